@@ -1,0 +1,108 @@
+# AfterResume — plain make. `make` builds build/afterresumed; see README for run/test.
+# Objects go to $(BUILD)/obj mirroring the source tree; dependency files keep builds incremental.
+
+CC      ?= gcc
+BUILD   ?= build
+SANITIZE ?= 0
+PKGS    := libmicrohttpd libpq jansson libsodium libcurl hiredis
+
+OPT     := -O2
+ifeq ($(SANITIZE),1)
+OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+# pkg-config results are cached in $(BUILD)/config.mk, produced after scripts/deps.sh has made sure the
+# system packages exist (it installs them when root, otherwise prints the one apt-get line and fails).
+-include $(BUILD)/config.mk
+
+CFLAGS  ?=
+CFLAGS  += -std=c17 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS)
+LDFLAGS += $(if $(filter 1,$(SANITIZE)),-fsanitize=address,undefined)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC   := $(sort $(shell find src -name '*.c' ! -path src/main.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+BIN       := $(BUILD)/afterresumed
+LIB       := $(BUILD)/libafterresume.a
+
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+INTEG_SRC := $(sort $(wildcard tests/integration/*.c))
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN  := $(BUILD)/tests/unit_tests
+INTEG_BIN := $(BUILD)/tests/integration_tests
+
+.PHONY: all deps run stop test test-asan test-unit test-integration clean bench fuzz clang
+
+all: $(BIN)
+
+$(BUILD)/config.mk: scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/deps.sh build
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS) check)"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@.tmp && mv $@.tmp $@
+
+deps:
+	@scripts/deps.sh all
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Test suites register themselves: every `Suite *name_suite(void)` found in a test file is run.
+$(BUILD)/gen/unit_suites.inc: $(UNIT_SRC)
+	@mkdir -p $(dir $@)
+	@grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(filter-out tests/unit/main.c,$^) | \
+	  sed 's/^Suite \*\([a-z0-9_]*\)(void)/AR_SUITE(\1)/' > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/integration_suites.inc: $(INTEG_SRC)
+	@mkdir -p $(dir $@)
+	@grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(filter-out tests/integration/main.c,$^) | \
+	  sed 's/^Suite \*\([a-z0-9_]*\)(void)/AR_SUITE(\1)/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tests/unit/main.o: $(BUILD)/gen/unit_suites.inc
+$(BUILD)/obj/tests/integration/main.o: $(BUILD)/gen/integration_suites.inc
+$(BUILD)/obj/tests/%.o: CFLAGS += -I$(BUILD)/gen -Itests
+
+$(UNIT_BIN): $(UNIT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(INTEG_BIN): $(INTEG_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# `make run`: embedded services under ./var, migrate, first admin + passkey, serve on 127.0.0.1:8080.
+run: $(BIN)
+	@scripts/run.sh
+
+stop:
+	@scripts/services.sh stop var
+
+# `make test`: build everything, start private PostgreSQL + Valkey for the tests, run all suites.
+test: $(BIN) $(UNIT_BIN) $(INTEG_BIN)
+	@scripts/test.sh $(BUILD)
+
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 test
+
+test-unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+clang:
+	@$(MAKE) --no-print-directory BUILD=build-clang CC=clang all
+
+bench: $(BIN)
+	@tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan build-clang
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(INTEG_OBJ:.o=.d) $(BUILD)/obj/src/main.d
