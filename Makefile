@@ -7,8 +7,10 @@ SANITIZE ?= 0
 PKGS    := libmicrohttpd libpq jansson libsodium libcurl hiredis
 
 OPT     := -O2
+SAN_FLAGS :=
 ifeq ($(SANITIZE),1)
-OPT     := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := -fsanitize=address,undefined
+OPT     := -O1 $(SAN_FLAGS) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
 # pkg-config results are cached in $(BUILD)/config.mk, produced after scripts/deps.sh has made sure the
@@ -17,7 +19,7 @@ endif
 
 CFLAGS  ?=
 CFLAGS  += -std=c17 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS)
-LDFLAGS += $(if $(filter 1,$(SANITIZE)),-fsanitize=address,undefined)
+LDFLAGS += $(SAN_FLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC   := $(sort $(shell find src -name '*.c' ! -path src/main.c))
