@@ -81,15 +81,23 @@ $(INTEG_BIN): $(INTEG_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-# `make run`: embedded services under ./var, migrate, first admin + passkey, serve on 127.0.0.1:8080.
-run: $(BIN)
-	@scripts/run.sh
+# Front-end assets come from the npm registry (package-lock.json) and are copied into static/vendor/.
+HTMX := static/vendor/htmx.min.js
+$(HTMX): package-lock.json
+	@scripts/deps.sh npm
+	@mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+# `make run`: embedded services under ./var, migrate, serve on 127.0.0.1:8080.
+run: $(BIN) $(HTMX)
+	@scripts/deps.sh run
+	@BIN=$(BIN) scripts/run.sh
 
 stop:
 	@scripts/services.sh stop var
 
 # `make test`: build everything, start private PostgreSQL + Valkey for the tests, run all suites.
-test: $(BIN) $(UNIT_BIN) $(INTEG_BIN)
+test: $(BIN) $(UNIT_BIN) $(INTEG_BIN) $(HTMX)
 	@scripts/test.sh $(BUILD)
 
 test-asan:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh — make sure the Debian packages AfterResume needs are installed.
 #   scripts/deps.sh build   libraries and tools to compile (used by make before the first build)
-#   scripts/deps.sh all     + PostgreSQL, Redis (Valkey-compatible), Chromium for browser tests, npm packages
+#   scripts/deps.sh run     + PostgreSQL and Redis (Valkey-compatible) for `make run`
+#   scripts/deps.sh npm     only the npm packages from package-lock.json (htmx, playwright-core)
+#   scripts/deps.sh all     + Chromium and wrk for browser tests and benchmarks, npm packages
 # As root it installs what is missing with apt-get; otherwise it prints the one apt-get line and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +13,13 @@ SERVICE_PKGS="postgresql redis-server curl"
 TEST_PKGS="chromium wrk"
 
 mode=${1:-all}
-want="$BUILD_PKGS"
-[ "$mode" = all ] && want="$want $SERVICE_PKGS $TEST_PKGS"
+case "$mode" in
+    build) want="$BUILD_PKGS" ;;
+    run) want="$BUILD_PKGS $SERVICE_PKGS" ;;
+    npm) want="" ;;
+    all) want="$BUILD_PKGS $SERVICE_PKGS $TEST_PKGS" ;;
+    *) echo "usage: scripts/deps.sh build|run|npm|all" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in $want; do
@@ -38,9 +45,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-if [ "$mode" = all ] && [ -f package-lock.json ]; then
+if [ "$mode" != build ] && [ -f package-lock.json ]; then
     if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        command -v npm >/dev/null || { echo "deps: npm is required (apt-get install npm)" >&2; exit 1; }
+        if ! command -v npm >/dev/null; then
+            if [ "$(id -u)" = 0 ]; then
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+            else
+                echo "deps: npm is required. Run as root: sudo apt-get install -y npm" >&2
+                exit 1
+            fi
+        fi
         echo "deps: npm ci" >&2
         npm ci --no-audit --no-fund --loglevel=error >/dev/null
     fi

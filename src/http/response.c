@@ -1,0 +1,139 @@
+/* response.c — JSON, page, redirect, error and text responses, each with the security headers. */
+#include "afterresume/http/response.h"
+#include "afterresume/core/alloc.h"
+#include "afterresume/core/log.h"
+#include "afterresume/render/template.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                          "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; "
+                          "report-uri /api/csp-report/";
+
+void ar_response_install(ar_request *req, int status, struct MHD_Response *resp, size_t bytes, const char *content_type)
+{
+    if (req->response) MHD_destroy_response(req->response);
+    req->response = resp;
+    req->status = status;
+    req->response_bytes = bytes;
+    if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(resp, "X-Request-ID", req->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    if (req->app && req->app->cfg.production && strncmp(req->app->cfg.public_url, "https://", 8) == 0)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+}
+
+static void respond_buffer(ar_request *req, int status, const char *content_type, char *data, size_t len,
+                           int dynamic)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    ar_response_install(req, status, resp, len, content_type);
+    if (dynamic)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, req->no_store ? "no-store" : "no-cache");
+}
+
+void ar_response_header(ar_request *req, const char *name, const char *value)
+{
+    if (req->response) MHD_add_response_header(req->response, name, value);
+}
+
+void ar_respond_json(ar_request *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) text = ar_strdup("{}");
+    size_t len = strlen(text);
+    respond_buffer(req, status, "application/json", text, len, 1);
+}
+
+void ar_respond_text(ar_request *req, int status, const char *content_type, const char *text, size_t len)
+{
+    char *copy = ar_malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    respond_buffer(req, status, content_type, copy, len, 1);
+}
+
+json_t *ar_page_context(ar_request *req, const char *title)
+{
+    return json_pack("{s:{s:s,s:s},s:{s:s},s:s,s:s,s:n}", "app", "name", "AfterResume", "version", AR_VERSION, "page",
+                     "title", title ? title : "AfterResume", "request_id", req->request_id, "csrf_token", "",
+                     "user");
+}
+
+void ar_respond_page(ar_request *req, int status, const char *page, const char *title, json_t *data)
+{
+    json_t *ctx = ar_page_context(req, title);
+    if (data) {
+        json_object_update(ctx, data);
+        json_decref(data);
+    }
+    ar_buf out = AR_BUF_INIT;
+    int rc = req->app && req->app->templates ? ar_templates_render(req->app->templates, page, ctx, &out) : -1;
+    json_decref(ctx);
+    if (rc != 0) {
+        ar_buf_free(&out);
+        ar_log_json(AR_LOG_ERROR, "template missing",
+                    json_pack("{s:s,s:s}", "template", page, "request_id", req->request_id));
+        static const char fallback[] = "<!doctype html><title>Error</title><h1>Something went wrong</h1>";
+        ar_respond_text(req, 500, "text/html; charset=utf-8", fallback, sizeof fallback - 1);
+        return;
+    }
+    size_t len = out.len;
+    respond_buffer(req, status, "text/html; charset=utf-8", ar_buf_steal(&out), len, 1);
+}
+
+void ar_respond_redirect(ar_request *req, int status, const char *location)
+{
+    respond_buffer(req, status, "text/plain; charset=utf-8", ar_strdup(""), 0, 1);
+    MHD_add_response_header(req->response, MHD_HTTP_HEADER_LOCATION, location);
+}
+
+static const char *error_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad request";
+    case 401: return "Sign in required";
+    case 402: return "Payment required";
+    case 403: return "Not allowed";
+    case 404: return "Page not found";
+    case 405: return "Method not allowed";
+    case 409: return "Conflict";
+    case 413: return "Too large";
+    case 415: return "Unsupported content type";
+    case 429: return "Too many requests";
+    case 503: return "Temporarily unavailable";
+    default: return status >= 500 ? "Something went wrong" : "Request failed";
+    }
+}
+
+void ar_respond_error(ar_request *req, const ar_error *err)
+{
+    int status = ar_err_http_status(err->code);
+    if (req->is_api || !req->app || !req->app->templates) {
+        ar_respond_json(req, status, ar_error_to_json(err));
+        return;
+    }
+    const char *title = error_title(status);
+    json_t *data = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "status", status, "title", title, "code",
+                             ar_err_code_string(err->code), "message",
+                             err->message[0] ? err->message : ar_err_default_message(err->code));
+    if (err->fields) json_object_set(json_object_get(data, "error"), "fields", err->fields);
+    ar_respond_page(req, status, "pages/error", title, data);
+}
+
+void ar_respond_error_code(ar_request *req, ar_err_code code, const char *message)
+{
+    ar_error err = {0};
+    if (message)
+        ar_error_set(&err, code, "%s", message);
+    else
+        ar_error_set(&err, code, NULL);
+    ar_respond_error(req, &err);
+    ar_error_clear(&err);
+}
