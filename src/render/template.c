@@ -29,6 +29,7 @@ enum {
     TPL_MAX_NESTING = 100,       /* open sections/blocks/parents inside one template */
     TPL_MAX_PARTIAL_DEPTH = 64,  /* partials/parents expanded inside each other while rendering */
     TPL_MAX_RENDER_DEPTH = 256,  /* nested node lists being rendered (sections, blocks, partials) */
+    TPL_MAX_RENDER_STEPS = 1 << 23, /* nodes visited by one render: stops runaway fan-out ({{>p}}{{>p}} in p) */
     TPL_MAX_DELIM = 16,          /* longest accepted Set Delimiter */
     TPL_MAX_DIR_DEPTH = 16,      /* directory levels followed by ar_templates_load_dir */
 };
@@ -1016,6 +1017,8 @@ typedef struct {
     size_t novr, ovr_cap;
     unsigned partial_depth;
     unsigned depth;
+    unsigned long steps;  /* nodes visited so far */
+    bool aborted;         /* TPL_MAX_RENDER_STEPS reached: stop everything */
 } render_state;
 
 static void render_nodes(render_state *rs, tpl_node *const *nodes, size_t n);
@@ -1185,10 +1188,14 @@ static void render_block(render_state *rs, const tpl_node *node)
 
 static void render_nodes(render_state *rs, tpl_node *const *nodes, size_t n)
 {
-    if (rs->depth >= TPL_MAX_RENDER_DEPTH) return;
+    if (rs->depth >= TPL_MAX_RENDER_DEPTH || rs->aborted) return;
     rs->depth++;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !rs->aborted; i++) {
         const tpl_node *node = nodes[i];
+        if (++rs->steps > TPL_MAX_RENDER_STEPS) {
+            rs->aborted = true;
+            break;
+        }
         switch (node->kind) {
         case NODE_TEXT: emit_text(rs, node->str, node->len); break;
         case NODE_VAR: emit_value(rs, lookup(rs, &node->path), true); break;
@@ -1214,5 +1221,5 @@ int ar_templates_render(const ar_templates *t, const char *name, json_t *ctx, ar
     render_nodes(&rs, tpl->nodes, tpl->nnodes);
     ar_buf_free(&rs.indent);
     free(rs.ovr);
-    return 0;
+    return rs.aborted ? -1 : 0;
 }

@@ -281,6 +281,40 @@ START_TEST(syntax_errors_report_the_line)
 }
 END_TEST
 
+/* Reindentation cases from the spec authors' discussion of blocks (mustache/spec #131, #135), plus a
+ * nested-layout case: an overriding block takes the indentation of the block it replaces. */
+START_TEST(inheritance_reindents_blocks)
+{
+    const char *p1[] = {"parent", "I say,\n  {{$block}}\n  Hi there!\n  {{/block}}", NULL};
+    char *s = render_with_partials("{{<parent}}\n        {{$block}}\n        Hello\n        {{/block}}\n{{/parent}}",
+                                   NULL, p1);
+    ck_assert_str_eq(s, "I say,\n  Hello\n");
+    free(s);
+
+    const char *p2[] = {"parent", "{{$block}}x{{/block}}", NULL};
+    s = render_with_partials("* a\n* b\n* {{<parent}}{{$block}}\n                {{! big indent }}\n"
+                             "                c{{/block}}{{/parent}}\n* d\n* e",
+                             NULL, p2);
+    ck_assert_str_eq(s, "* a\n* b\n* c\n* d\n* e");
+    free(s);
+
+    const char *p3[] = {"parent", "<section>\n  {{$block}}\n  default\n  {{/block}}\n</section>\n", NULL};
+    s = render_with_partials("<div>\n  {{<parent}}\n    {{$block}}\n    <p>{{a}}</p>\n\n    <p>b</p>\n    {{/block}}\n"
+                             "  {{/parent}}\n</div>\n",
+                             "{\"a\": \"x\\ny\"}", p3);
+    /* the blank line gets no trailing spaces; interpolated newlines are data, not template lines */
+    ck_assert_str_eq(s, "<div>\n  <section>\n    <p>x\ny</p>\n\n    <p>b</p>\n  </section>\n</div>\n");
+    free(s);
+
+    /* the outermost override wins; partials inside a parent see the overrides too */
+    const char *p4[] = {"base", "[{{$t}}base{{/t}}|{{>inner}}]", "inner", "({{$t}}inner{{/t}})", "mid",
+                        "{{<base}}{{$t}}mid{{/t}}{{/base}}", NULL};
+    s = render_with_partials("{{<mid}}{{$t}}top{{/t}}{{/mid}} {{<mid}}{{/mid}} {{<base}}{{/base}}", NULL, p4);
+    ck_assert_str_eq(s, "[top|(top)] [mid|(mid)] [base|(inner)]");
+    free(s);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------------- */
 
 static const char FIXTURES[] = "tests/unit/fixtures/templates";
@@ -529,6 +563,16 @@ START_TEST(recursion_is_bounded)
     ck_assert(s[0] == '[' && s[strlen(s) - 1] == ']');
     free(s);
 
+    /* exponential fan-out is cut off by the render budget instead of hanging the worker */
+    ar_templates *set = ar_templates_new();
+    char *err = NULL;
+    ck_assert_int_eq(ar_templates_add(set, "twice", "ab{{>twice}}{{>twice}}", &err), 0);
+    ar_buf out = AR_BUF_INIT;
+    ck_assert_int_eq(ar_templates_render(set, "twice", NULL, &out), -1);
+    ck_assert(out.len > 1000 && out.len < (64u << 20));
+    ar_buf_free(&out);
+    ar_templates_free(set);
+
     /* deep but legal nesting renders; nesting beyond the limit is a syntax error */
     ar_buf src = AR_BUF_INIT, data = AR_BUF_INIT;
     for (int i = 0; i < 90; i++) {
@@ -603,6 +647,7 @@ Suite *template_suite(void)
     tcase_add_test(tc, escape_all_five_characters);
     tcase_add_test(tc, values_and_truthiness);
     tcase_add_test(tc, syntax_errors_report_the_line);
+    tcase_add_test(tc, inheritance_reindents_blocks);
     tcase_add_test(tc, load_dir_layout_blocks_and_partials);
     tcase_add_test(tc, load_dir_reports_file_and_line);
     tcase_add_test(tc, check_reports_unknown_partials);

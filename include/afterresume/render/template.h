@@ -10,7 +10,8 @@
  *   - reals print with the fewest digits that read back exactly (1.21 -> "1.21", 2.0 -> "2");
  *   - objects and arrays interpolate as the empty string;
  *   - partials and parents nest at most 64 deep at render time; deeper expansions render as empty;
- *   - sections/blocks/parents nest at most 100 deep inside one template (deeper is a syntax error).
+ *   - sections/blocks/parents nest at most 100 deep inside one template (deeper is a syntax error);
+ *   - one render visits at most 8M nodes; a runaway template (exponential partial fan-out) is cut off.
  * Escaping: {{name}} is HTML-escaped; only {{{name}}} and {{& name}} emit raw text. */
 #ifndef AFTERRESUME_RENDER_TEMPLATE_H
 #define AFTERRESUME_RENDER_TEMPLATE_H
@@ -48,7 +49,8 @@ int ar_templates_has(const ar_templates *t, const char *name);
 size_t ar_templates_count(const ar_templates *t);
 
 /* Render template `name` with context `ctx` (any json_t, may be NULL) appending to `out`.
- * Returns 0, or -1 if the template does not exist. Missing partials at render time render as empty. */
+ * Returns 0, or -1 if the template does not exist (nothing appended) or the render was cut off by the
+ * node budget (`out` then holds the truncated output). Missing partials at render time render as empty. */
 int ar_templates_render(const ar_templates *t, const char *name, json_t *ctx, ar_buf *out);
 
 void ar_templates_free(ar_templates *t);
