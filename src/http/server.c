@@ -3,6 +3,7 @@
 #include "afterresume/http/server.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/log.h"
+#include "afterresume/core/utf8.h"
 #include "afterresume/db/db.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/parse.h"
