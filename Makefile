@@ -112,7 +112,12 @@ clang:
 bench: $(BIN)
 	@tests/bench/run.sh
 
+# libFuzzer targets for the request parsers (clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 20
+fuzz:
+	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-clang
+	rm -rf build build-asan build-clang build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(INTEG_OBJ:.o=.d) $(BUILD)/obj/src/main.d

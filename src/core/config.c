@@ -102,6 +102,7 @@ int ar_config_read_env_file(const char *path, json_t *obj)
         }
         while (isspace((unsigned char)*val)) val++;
         size_t vl = strlen(val);
+        while (vl && isspace((unsigned char)val[vl - 1])) val[--vl] = '\0';
         if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
             val[vl - 1] = '\0';
             val++;

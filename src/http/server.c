@@ -26,6 +26,7 @@
 
 #define JSON_MAX_DEPTH 32
 #define FORM_MAX_FIELDS 256
+#define DRAIN_ALLOWANCE ((size_t)8 << 20)
 
 struct ar_server {
     struct MHD_Daemon *daemon;
@@ -233,6 +234,17 @@ static void dispatch(ar_request *req)
     }
 }
 
+/* Run the handler (or the error already decided) and hand the response to MHD. */
+static enum MHD_Result queue(ar_request *req)
+{
+    dispatch(req);
+    req->queued = 1;
+    enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, req->response);
+    MHD_destroy_response(req->response);
+    req->response = NULL;
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -247,21 +259,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         ar_metrics_request_started();
         begin_request(req, url, method);
-        return MHD_YES; /* answer on a later call: MHD 0.9.75 closes the connection otherwise */
+        /* Answer on a later call (MHD 0.9.75 closes the connection when answering on the first), except
+         * when a body is coming that we already refuse: answering now spares reading it (no 100 Continue). */
+        if (!(req->body_error && request_has_body(req))) return MHD_YES;
+        return queue(req);
     }
     if (*upload_data_size) {
+        req->body_seen += *upload_data_size;
         take_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        if (req->body_error != AR_ERR_PAYLOAD_TOO_LARGE || req->response) return MHD_YES;
-        /* Too large: answer now rather than read the rest; MHD closes the connection after it. */
+        /* A body found too large mid-stream (chunked) is drained so the client can read our 413; past the
+         * drain allowance we answer at once and MHD closes the connection. */
+        if (req->queued || req->body_seen <= req->body_limit + DRAIN_ALLOWANCE) return MHD_YES;
     }
     if (req->queued) return MHD_YES;
-    dispatch(req);
-    req->queued = 1;
-    enum MHD_Result r = MHD_queue_response(conn, (unsigned)req->status, req->response);
-    MHD_destroy_response(req->response);
-    req->response = NULL;
-    return r;
+    return queue(req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -279,7 +291,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     json_t *f = json_pack("{s:s,s:s,s:s,s:i,s:f,s:I}", "request_id", req->request_id, "method",
                           req->method_str ? req->method_str : "?", "route",
                           req->route ? req->route->pattern : "unmatched", "status", status, "duration_ms",
-                          elapsed * 1000.0, "bytes", (json_int_t)req->response_bytes);
+                          (double)(long long)(elapsed * 1e6) / 1000.0, "bytes", (json_int_t)req->response_bytes);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(f, "aborted", json_integer(toe));
     ar_log_json(AR_LOG_INFO, "request", f);
     if (req->response) MHD_destroy_response(req->response);

@@ -27,6 +27,7 @@ typedef struct ar_request {
     /* body */
     ar_buf body;                 /* raw body for JSON/FORM/RAW routes (bounded by the body limit) */
     size_t body_limit;
+    size_t body_seen;            /* bytes received so far, kept or not */
     ar_err_code body_error;      /* set while reading (413/415); answered on the final call */
     char mime[96];               /* lower-cased media type of the body */
     json_t *json;                /* parsed JSON body, when the route takes JSON */
