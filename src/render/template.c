@@ -942,7 +942,7 @@ static int load_tree(ar_templates *t, const char *root, const char *rel, int lev
         names[n++] = ar_strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_strings);
+    if (n) qsort(names, n, sizeof *names, cmp_strings);
 
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {

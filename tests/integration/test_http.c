@@ -312,14 +312,35 @@ START_TEST(keep_alive_reuses_connection)
 }
 END_TEST
 
+/* Exercise the main paths, then SIGTERM: the daemon must exit 0, and under `make test-asan` a leak or
+ * sanitizer report anywhere in those paths makes the exit status non-zero and shows up in the log. */
 START_TEST(graceful_shutdown_exits_zero)
 {
     it_daemon d;
     ck_assert_int_eq(it_daemon_start(&d, NULL), 0);
+    const char *paths[] = {"/api/healthz/", "/api/readyz/", "/metrics", "/", "/no-such-page", "/api/nope/",
+                           "/static/css/app.css", "/static/../x"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "%s%s", d.base_url, paths[i]);
+        it_response r;
+        ck_assert_int_eq(it_http("GET", url, NULL, NULL, 0, &r), 0);
+        it_response_free(&r);
+    }
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/csp-report/", d.base_url);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    const char *bodies[] = {"{\"csp-report\":{}}", "{bad", "[]"};
+    for (size_t i = 0; i < 3; i++) {
+        it_response r;
+        ck_assert_int_eq(it_http("POST", url, json, bodies[i], strlen(bodies[i]), &r), 0);
+        it_response_free(&r);
+    }
     ck_assert_int_eq(it_daemon_stop(&d), 0);
     char *log = it_read_file(d.log_path);
     ck_assert_ptr_nonnull(strstr(log, "SIGTERM"));
     ck_assert_ptr_nonnull(strstr(log, "\"msg\":\"stopped\""));
+    ck_assert_msg(strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL, "sanitizer: %s", log);
     free(log);
 }
 END_TEST
