@@ -743,6 +743,40 @@ START_TEST(test_redact_conninfo)
 }
 END_TEST
 
+/* ---- the shared harness ---------------------------------------------------------------------- */
+
+START_TEST(test_harness_migrated_db_and_valkey)
+{
+    char *url = it_migrated_db();
+    ck_assert_msg(strstr(url, "/it_") != NULL || strstr(url, "dbname=it_") != NULL, "fresh database: %s", url);
+    ar_error err = {0};
+    PGconn *c = ar_db_conn(&err); /* it_migrated_db configured the pool */
+    ck_assert_ptr_nonnull(c);
+    PGresult *r = ar_db_exec_sql(c, "SELECT current_database(), to_regclass('app_settings') IS NOT NULL", &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(strstr(url, PQgetvalue(r, 0, 0)) != NULL, "connected to %s", PQgetvalue(r, 0, 0));
+    ck_assert_str_eq(PQgetvalue(r, 0, 1), "t");
+    char *name = ar_strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    ar_db_shutdown();
+    it_drop_db(url);
+    PGconn *admin = it_pg_connect();
+    char *sql = ar_asprintf("SELECT count(*) FROM pg_database WHERE datname = '%s'", name);
+    ck_assert_int_eq(it_query_long(admin, sql), 0);
+    ar_free(sql);
+    ar_free(name);
+    PQfinish(admin);
+    ar_free(url);
+
+    redisContext *v = it_valkey_connect();
+    redisReply *reply = redisCommand(v, "PING");
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_str_eq(reply->str, "PONG");
+    freeReplyObject(reply);
+    redisFree(v);
+}
+END_TEST
+
 Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -784,5 +818,10 @@ Suite *db_suite(void)
     tcase_add_test(conn, test_one_connection_per_thread);
     tcase_add_test(conn, test_redact_conninfo);
     suite_add_tcase(s, conn);
+
+    TCase *harness = tcase_create("harness");
+    tcase_set_timeout(harness, 60);
+    tcase_add_test(harness, test_harness_migrated_db_and_valkey);
+    suite_add_tcase(s, harness);
     return s;
 }
