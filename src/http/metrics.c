@@ -148,4 +148,12 @@ void ar_metrics_render(ar_buf *out)
     ar_buf_puts(out, "# HELP db_failures_total PostgreSQL connection attempts that failed.\n"
                      "# TYPE db_failures_total counter\n");
     ar_buf_printf(out, "db_failures_total %lu\n", st.failures);
+    ar_buf_puts(out, "# HELP db_statements_total Prepared statements executed.\n# TYPE db_statements_total counter\n");
+    ar_buf_printf(out, "db_statements_total %lu\n", st.statements);
+    ar_buf_puts(out, "# HELP db_statement_errors_total Statements that failed.\n"
+                     "# TYPE db_statement_errors_total counter\n");
+    ar_buf_printf(out, "db_statement_errors_total %lu\n", st.statement_errors);
+    ar_buf_puts(out, "# HELP db_tx_retries_total Transactions retried after a serialization failure or deadlock.\n"
+                     "# TYPE db_tx_retries_total counter\n");
+    ar_buf_printf(out, "db_tx_retries_total %lu\n", st.tx_retries);
 }
