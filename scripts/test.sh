@@ -50,6 +50,9 @@ set -a
 set +a
 export AR_TEST_BUILD=$BUILD
 
+# The daemon under test uses the shared test database: bring its schema up to date first.
+"$BUILD/afterresumed" migrate >/dev/null
+
 unit_rc=0
 "$BUILD/tests/unit_tests" || unit_rc=$?
 integration_rc=0

@@ -4,6 +4,10 @@
 #include "afterresume/core/log.h"
 #include "afterresume/db/db.h"
 #include "afterresume/db/migrate.h"
+#include "afterresume/cli/admin.h"
+#include "afterresume/domain/ratelimit.h"
+#include "afterresume/domain/registry.h"
+#include "afterresume/domain/sessions.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/server.h"
 #include "afterresume/jobs/valkey.h"
@@ -22,6 +26,8 @@ static void usage(FILE *out)
                  "  serve          HTTP server (JSON API + pages)\n"
                  "  migrate        apply migrations/NNNN_*.sql in order, once each\n"
                  "  check-config   validate the configuration and print it with secrets redacted\n"
+                 "  admin ...      operator tasks: create-user, mint-passkey, reset-password, disable-user,\n"
+                 "                 bootstrap (see 'afterresumed admin help')\n"
                  "  version        print the version\n"
                  "Configuration comes from the environment, ./.env and var/afterresumed.env (see README).\n");
 }
@@ -91,6 +97,32 @@ static int cmd_check_config(void)
     return rc == 0 ? 0 : 1;
 }
 
+/* Session policy and rate limits come from the configuration; shared by serve and the CLI. */
+static int configure_domain(const ar_config *cfg)
+{
+    ar_session_policy policy = {cfg->session_idle_s, cfg->session_remember_s, cfg->session_max_age_s};
+    ar_sessions_set_policy(&policy);
+    ar_error err = {0};
+    if (ar_ratelimit_configure(&err) != 0) {
+        fprintf(stderr, "afterresumed: %s\n", err.message);
+        ar_error_clear(&err);
+        return -1;
+    }
+    ar_domain_register_all();
+    return 0;
+}
+
+static int cmd_admin(int argc, char **argv)
+{
+    ar_config cfg;
+    if (load_config(&cfg) != 0) return 1;
+    int rc = 1;
+    if (connect_database(&cfg) == 0 && configure_domain(&cfg) == 0) rc = ar_cli_admin(argc, argv);
+    ar_db_shutdown();
+    ar_config_free(&cfg);
+    return rc;
+}
+
 static int cmd_migrate(void)
 {
     ar_config cfg;
@@ -143,6 +175,7 @@ static int cmd_serve(void)
     if (ar_valkey_ping(&err) != 0) ar_log_warn("%s (readiness will report it)", err.message);
     ar_error_clear(&err);
     ar_api_register_statements();
+    if (configure_domain(&app.cfg) != 0) goto out;
     ar_metrics_init();
 
     server = ar_server_start(&app, &err);
@@ -184,6 +217,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) return cmd_serve();
     if (strcmp(cmd, "migrate") == 0) return cmd_migrate();
     if (strcmp(cmd, "check-config") == 0) return cmd_check_config();
+    if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         printf("afterresumed %s\n", AR_VERSION);
         return 0;

@@ -41,6 +41,11 @@ static const setting settings[] = {
     {"AR_MAX_BODY", NULL, "1048576", 0, T_SIZE, S(max_body_bytes)},
     {"AR_SHUTDOWN_GRACE", NULL, "10", 0, T_INT, S(shutdown_grace_s)},
     {"AR_LOG_LEVEL", NULL, "info", 0, T_STR, S(log_level)},
+    {"AR_COOKIE_SECURE", NULL, NULL, 0, T_INT, S(cookie_secure)},
+    {"AR_TRUST_PROXY", NULL, "0", 0, T_INT, S(trust_proxy)},
+    {"AR_SESSION_IDLE", NULL, "1800", 0, T_INT, S(session_idle_s)},
+    {"AR_SESSION_REMEMBER", NULL, "1209600", 0, T_INT, S(session_remember_s)},
+    {"AR_SESSION_MAX_AGE", NULL, "1209600", 0, T_INT, S(session_max_age_s)},
     {"DATABASE_URL", NULL, NULL, 1, T_STR, S(database_url)},
     {"VALKEY_URL", "REDIS_URL", NULL, 1, T_STR, S(valkey_url)},
     {"AR_STORAGE", NULL, "local", 0, T_STR, S(storage)},
@@ -204,6 +209,7 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
         cfg->http_threads = (int)(cores > 0 ? cores * 2 : 4);
     }
     cfg->production = strcmp(cfg->env, "production") == 0;
+    if (!json_object_get(cfg->sources, "AR_COOKIE_SECURE")) cfg->cookie_secure = starts_with(cfg->public_url, "https://");
 
     /* Validation: every problem is collected so check-config can list them all at once. */
     struct in6_addr a6;
@@ -227,6 +233,12 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
     if (cfg->max_body_bytes < 1024 || cfg->max_body_bytes > (size_t)64 << 20)
         invalid(err, "AR_MAX_BODY", "must be between 1024 bytes and 64 MiB");
     if (cfg->shutdown_grace_s > 300) invalid(err, "AR_SHUTDOWN_GRACE", "must be at most 300 seconds");
+    if (cfg->cookie_secure > 1) invalid(err, "AR_COOKIE_SECURE", "must be 0 or 1");
+    if (cfg->trust_proxy > 1) invalid(err, "AR_TRUST_PROXY", "must be 0 or 1");
+    if (cfg->session_idle_s < 60) invalid(err, "AR_SESSION_IDLE", "must be at least 60 seconds");
+    if (cfg->session_remember_s < 60) invalid(err, "AR_SESSION_REMEMBER", "must be at least 60 seconds");
+    if (cfg->session_max_age_s < cfg->session_idle_s)
+        invalid(err, "AR_SESSION_MAX_AGE", "must be at least AR_SESSION_IDLE");
     ar_log_level lvl;
     if (ar_log_level_from_string(cfg->log_level, &lvl) != 0)
         invalid(err, "AR_LOG_LEVEL", "must be debug, info, warn or error");

@@ -2,6 +2,7 @@
 #include "afterresume/http/response.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/log.h"
+#include "afterresume/http/auth.h"
 #include "afterresume/render/template.h"
 
 #include <microhttpd.h>
@@ -24,6 +25,7 @@ void ar_response_install(ar_request *req, int status, struct MHD_Response *resp,
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Content-Security-Policy", CSP);
     MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    for (int i = 0; i < req->nset_cookies; i++) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookies[i]);
     if (req->app && req->app->cfg.production && strncmp(req->app->cfg.public_url, "https://", 8) == 0)
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
@@ -61,9 +63,18 @@ void ar_respond_text(ar_request *req, int status, const char *content_type, cons
 
 json_t *ar_page_context(ar_request *req, const char *title)
 {
-    return json_pack("{s:{s:s,s:s},s:{s:s},s:s,s:s,s:n}", "app", "name", "AfterResume", "version", AR_VERSION, "page",
-                     "title", title ? title : "AfterResume", "request_id", req->request_id, "csrf_token", "",
-                     "user");
+    if (!req->csrf_token[0]) ar_ensure_csrf_cookie(req); /* every page's forms carry a CSRF token */
+    json_t *ctx = json_pack("{s:{s:s,s:s},s:{s:s},s:s,s:s,s:n}", "app", "name", "AfterResume", "version", AR_VERSION,
+                            "page", "title", title ? title : "AfterResume", "request_id", req->request_id,
+                            "csrf_token", req->csrf_token, "user");
+    if (req->ctx.user_id > 0) {
+        json_object_set_new(ctx, "user", json_pack("{s:I,s:s,s:b}", "id", (json_int_t)req->ctx.user_id, "username",
+                                                   req->ctx.username, "is_staff", req->ctx.is_staff));
+        json_object_set_new(ctx, "tenant",
+                            json_pack("{s:I,s:s,s:b}", "id", (json_int_t)req->ctx.tenant_id, "role",
+                                      ar_role_name(req->ctx.role), "is_admin", req->ctx.role >= AR_ROLE_ADMIN));
+    }
+    return ctx;
 }
 
 void ar_respond_page(ar_request *req, int status, const char *page, const char *title, json_t *data)

@@ -5,6 +5,7 @@
 #include "afterresume/core/log.h"
 #include "afterresume/core/utf8.h"
 #include "afterresume/db/db.h"
+#include "afterresume/http/auth.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/parse.h"
 #include "afterresume/http/request.h"
@@ -185,23 +186,26 @@ static int parse_body(ar_request *req, ar_error *err)
     return req->json ? 0 : -1;
 }
 
-/* Browser state changes must come from our own origin: Sec-Fetch-Site, then Origin against the public URL or
- * the Host header. The synchronizer token is checked by the session layer on top of this. */
-static int same_origin(ar_request *req)
+/* Signed-out browsers asking for a page that needs a session go to the sign-in page and come back after. */
+static void redirect_to_login(ar_request *req)
 {
-    const char *site = ar_req_header(req, "Sec-Fetch-Site");
-    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) return 0;
-    const char *origin = ar_req_header(req, "Origin");
-    if (!origin) return 1; /* non-browser clients; the token check still applies */
-    if (strcmp(origin, req->app->cfg.public_url) == 0) return 1;
-    const char *host = ar_req_header(req, MHD_HTTP_HEADER_HOST);
-    const char *sep = strstr(origin, "://");
-    return host && sep && strcmp(sep + 3, host) == 0;
+    ar_buf loc = AR_BUF_INIT;
+    ar_buf_puts(&loc, "/login?next=");
+    for (const char *p = req->path; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-_.~", c))
+            ar_buf_putc(&loc, (char)c);
+        else
+            ar_buf_printf(&loc, "%%%02X", c);
+    }
+    ar_respond_redirect(req, 303, ar_buf_cstr(&loc));
+    ar_buf_free(&loc);
 }
 
 static void dispatch(ar_request *req)
 {
     ar_error err = {0};
+    int retry_after = 0;
     if (req->body_error) {
         ar_error_set(&err, req->body_error, NULL);
         if (req->body_error == AR_ERR_PAYLOAD_TOO_LARGE)
@@ -209,22 +213,29 @@ static void dispatch(ar_request *req)
         ar_respond_error(req, &err);
         if (req->body_error == AR_ERR_METHOD_NOT_ALLOWED && req->allow[0])
             ar_response_header(req, MHD_HTTP_HEADER_ALLOW, req->allow);
-        ar_error_clear(&err);
-        return;
+        goto out;
     }
-    if (req->route->csrf && !same_origin(req)) {
-        ar_respond_error_code(req, AR_ERR_CSRF, NULL);
-        return;
+    if (ar_http_identify(req, &err) != 0) {
+        ar_respond_error(req, &err);
+        goto out;
     }
-    if (req->route->auth != AR_AUTH_PUBLIC) {
-        /* No session or token layer yet: nobody is signed in, so protected routes answer 401. */
-        ar_respond_error_code(req, AR_ERR_UNAUTHORIZED, NULL);
-        return;
-    }
+    if (req->ctx.user_id > 0) req->no_store = 1;
     if (parse_body(req, &err) != 0) {
         ar_respond_error(req, &err);
-        ar_error_clear(&err);
-        return;
+        goto out;
+    }
+    if (ar_http_authorize(req, &err, &retry_after) != 0) {
+        if (err.code == AR_ERR_UNAUTHORIZED && !req->is_api && req->method == AR_GET) {
+            redirect_to_login(req);
+        } else {
+            ar_respond_error(req, &err);
+            if (err.code == AR_ERR_RATE_LIMITED && retry_after > 0) {
+                char ra[16];
+                snprintf(ra, sizeof ra, "%d", retry_after);
+                ar_response_header(req, "Retry-After", ra);
+            }
+        }
+        goto out;
     }
     req->route->handler(req);
     if (!req->response) {
@@ -232,6 +243,8 @@ static void dispatch(ar_request *req)
                     json_pack("{s:s,s:s}", "route", req->route->pattern, "request_id", req->request_id));
         ar_respond_error_code(req, AR_ERR_INTERNAL, NULL);
     }
+out:
+    ar_error_clear(&err);
 }
 
 /* Run the handler (or the error already decided) and hand the response to MHD. */

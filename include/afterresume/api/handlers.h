@@ -8,6 +8,22 @@ void api_healthz(ar_request *req);
 void api_readyz(ar_request *req);
 void api_metrics(ar_request *req);
 void api_csp_report(ar_request *req);
+/* src/api/auth.c */
+void api_auth_signup(ar_request *req);
+void api_auth_login(ar_request *req);
+void api_auth_logout(ar_request *req);
+void api_auth_token(ar_request *req);
+void api_me(ar_request *req);
+void api_tokens_list(ar_request *req);
+void api_tokens_create(ar_request *req);
+void api_tokens_revoke(ar_request *req);
+void api_sessions_list(ar_request *req);
+void api_sessions_end(ar_request *req);
+/* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
+ * (0 allowed, 1 limited with err + req->retry_after, -1 error). */
+long long ar_req_id_param(ar_request *req, const char *name);
+int ar_signin_account_limited(ar_request *req, const char *login, ar_error *err);
+
 /* Register the prepared statements the API handlers use (call once at start-up). */
 void ar_api_register_statements(void);
 

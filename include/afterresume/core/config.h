@@ -24,6 +24,9 @@ typedef struct ar_config {
     size_t max_body_bytes;  /* request bodies other than uploads */
     int shutdown_grace_s;   /* how long in-flight requests may finish on SIGTERM */
     char *log_level;
+    int cookie_secure;      /* Secure + __Host- cookies (default: on when AR_PUBLIC_URL is https) */
+    int trust_proxy;        /* take the client IP from X-Forwarded-For (only behind a trusted proxy) */
+    int session_idle_s, session_remember_s, session_max_age_s;
     /* dependencies */
     char *database_url;
     char *valkey_url;

@@ -9,6 +9,7 @@
 #include "afterresume/core/arena.h"
 #include "afterresume/core/buf.h"
 #include "afterresume/core/error.h"
+#include "afterresume/domain/context.h"
 #include "afterresume/http/router.h"
 
 struct MHD_Connection;
@@ -39,6 +40,16 @@ typedef struct ar_request {
     char allow[64];              /* Allow header for 405 */
     size_t response_bytes;
     int no_store;                /* Cache-Control: no-store (authenticated pages) */
+    /* identity (src/http/auth.c) */
+    ar_ctx ctx;                  /* user, tenant, role, request id, ip, user agent */
+    enum { AR_AUTH_NONE_KIND = 0, AR_AUTH_SESSION_KIND, AR_AUTH_TOKEN_KIND } auth_kind;
+    long long session_id;
+    long long token_id;
+    int token_can_write;
+    char csrf_token[64];         /* the token forms must echo: the session's, or the anonymous cookie's */
+    char *set_cookies[4];        /* Set-Cookie values added to whatever response is built */
+    int nset_cookies;
+    char retry_after[16];        /* Retry-After for a 429 decided inside a handler */
     /* bookkeeping */
     double started;              /* monotonic seconds */
     ar_arena arena;

@@ -8,4 +8,18 @@ void web_home(ar_request *req);
 void web_login(ar_request *req);
 void web_static(ar_request *req);
 
+/* src/web/auth.c */
+void web_login_submit(ar_request *req);
+void web_signup(ar_request *req);
+void web_signup_submit(ar_request *req);
+void web_logout(ar_request *req);
+void web_logout_submit(ar_request *req);
+void web_settings(ar_request *req);
+void web_settings_password(ar_request *req);
+void web_settings_session_end(ar_request *req);
+void web_settings_sessions_end_others(ar_request *req);
+void web_settings_token_create(ar_request *req);
+void web_settings_token_revoke(ar_request *req);
+void web_tenant_switch(ar_request *req);
+
 #endif

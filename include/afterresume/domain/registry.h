@@ -1,0 +1,16 @@
+/* registry.h — start-up registration of every domain module's prepared statements. Call
+ * ar_domain_register_all() once before any thread uses the database (the daemon, the CLI and the tests). */
+#ifndef AFTERRESUME_DOMAIN_REGISTRY_H
+#define AFTERRESUME_DOMAIN_REGISTRY_H
+
+void ar_domain_register_all(void);
+
+/* One per module (src/domain/<module>.c). */
+void ar_context_register(void);
+void ar_audit_register(void);
+void ar_passkeys_register(void);
+void ar_accounts_register(void);
+void ar_sessions_register(void);
+void ar_tokens_register(void);
+
+#endif

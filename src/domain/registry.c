@@ -1,0 +1,12 @@
+/* registry.c — calls every domain module's statement registration once, at start-up. */
+#include "afterresume/domain/registry.h"
+
+void ar_domain_register_all(void)
+{
+    ar_context_register();
+    ar_audit_register();
+    ar_passkeys_register();
+    ar_accounts_register();
+    ar_sessions_register();
+    ar_tokens_register();
+}

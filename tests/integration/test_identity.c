@@ -1,0 +1,449 @@
+/* test_identity.c — identity over HTTP against the real daemon, PostgreSQL and Valkey: passkey sign-up,
+ * sign-in, sessions, CSRF, API tokens and their scopes, disabled users, tenant isolation (queries and RLS)
+ * and sign-in rate limits. */
+#include <check.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon.h"
+#include "harness.h"
+
+static it_daemon d;
+static char *db_url;
+static char env_db[1024];
+
+static void start(void)
+{
+    db_url = it_migrated_db();
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    static const char *limits = "AR_RATE_LIMIT_SIGNIN_IP=1000/300";
+    static const char *limits2 = "AR_RATE_LIMIT_SIGNUP_IP=1000/300";
+    static const char *limits3 = "AR_RATE_LIMIT_SIGNIN_ACCOUNT=1000/300";
+    const char *env[] = {env_db, limits, limits2, limits3, NULL};
+    ck_assert_msg(it_daemon_start(&d, env) == 0, "daemon did not start; see %s", d.log_path);
+}
+
+static void stop(void)
+{
+    it_daemon_stop(&d);
+}
+
+/* Run the CLI against the suite's database; returns stdout (heap) and the exit status. */
+static char *cli(const char *args, int *status)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' AR_ENV_FILE=/nonexistent %s %s 2>/dev/null", db_url, it_binary(), args);
+    FILE *p = popen(cmd, "r");
+    ar_buf out = AR_BUF_INIT;
+    char chunk[512];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) ar_buf_append(&out, chunk, n);
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return ar_buf_steal(&out);
+}
+
+static char *mint_passkey(const char *extra)
+{
+    int st;
+    char args[256];
+    snprintf(args, sizeof args, "admin mint-passkey %s", extra ? extra : "");
+    char *out = cli(args, &st);
+    ck_assert_int_eq(st, 0);
+    out[strcspn(out, "\r\n")] = '\0';
+    ck_assert_uint_eq(strlen(out), 43);
+    return out;
+}
+
+typedef struct client {
+    char cookie[200];   /* "ar_session=..." */
+    char csrf[100];
+} client;
+
+static long request(client *cl, const char *method, const char *path, const char *json_body, const char *bearer,
+                    int with_csrf, it_response *r)
+{
+    char url[512], cookie[256], auth[256], csrf[160];
+    snprintf(url, sizeof url, "%s%s", d.base_url, path);
+    const char *headers[6];
+    int n = 0;
+    if (json_body) headers[n++] = "Content-Type: application/json";
+    if (cl && cl->cookie[0]) {
+        snprintf(cookie, sizeof cookie, "Cookie: %s", cl->cookie);
+        headers[n++] = cookie;
+    }
+    if (bearer) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        headers[n++] = auth;
+    }
+    if (with_csrf && cl && cl->csrf[0]) {
+        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", cl->csrf);
+        headers[n++] = csrf;
+    }
+    headers[n] = NULL;
+    ck_assert_int_eq(it_http(method, url, headers, json_body, json_body ? strlen(json_body) : 0, r), 0);
+    return r->status;
+}
+
+/* Take the session cookie from Set-Cookie headers. */
+static void take_cookie(client *cl, it_response *r)
+{
+    const char *p = ar_buf_cstr(&r->headers);
+    while ((p = strcasestr(p, "Set-Cookie: ar_session=")) != NULL) {
+        p += strlen("Set-Cookie: ");
+        size_t len = strcspn(p, ";\r\n");
+        if (len < sizeof cl->cookie) {
+            memcpy(cl->cookie, p, len);
+            cl->cookie[len] = '\0';
+        }
+    }
+}
+
+static json_t *body(it_response *r)
+{
+    json_error_t e;
+    json_t *j = json_loads(ar_buf_cstr(&r->body), 0, &e);
+    ck_assert_msg(j != NULL, "not JSON: %s", ar_buf_cstr(&r->body));
+    return j;
+}
+
+static void signup(client *cl, const char *username, const char *passkey)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"correct horse battery\",\"passkey\":\"%s\"}",
+             username, username, passkey);
+    it_response r;
+    long st = request(cl, "POST", "/api/auth/signup/", json, NULL, 0, &r);
+    ck_assert_msg(st == 201, "signup %s: %ld %s", username, st, ar_buf_cstr(&r.body));
+    take_cookie(cl, &r);
+    json_t *j = body(&r);
+    snprintf(cl->csrf, sizeof cl->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    json_decref(j);
+    it_response_free(&r);
+    ck_assert(cl->cookie[0]);
+}
+
+static char *create_token(client *cl, const char *scope, long long *id)
+{
+    char json[128];
+    snprintf(json, sizeof json, "{\"name\":\"ci %s\",\"scope\":\"%s\"}", scope, scope);
+    it_response r;
+    long st = request(cl, "POST", "/api/tokens/", json, NULL, 1, &r);
+    ck_assert_msg(st == 201, "token: %ld %s", st, ar_buf_cstr(&r.body));
+    json_t *j = body(&r);
+    char *tok = strdup(json_string_value(json_object_get(j, "token")));
+    if (id) *id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    it_response_free(&r);
+    return tok;
+}
+
+START_TEST(signup_signin_token_me_flow)
+{
+    char *key = mint_passkey(NULL);
+    client a = {0};
+    signup(&a, "alice", key);
+    it_response r;
+    ck_assert_int_eq(request(&a, "GET", "/api/me/", NULL, NULL, 0, &r), 200);
+    json_t *me = body(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(me, "username")), "alice");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(me, "tenant"), "role")), "owner");
+    json_decref(me);
+    it_response_free(&r);
+
+    /* sign out ends the session server-side: the old cookie stops working */
+    ck_assert_int_eq(request(&a, "POST", "/api/auth/logout/", NULL, NULL, 1, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&a, "GET", "/api/me/", NULL, NULL, 0, &r), 401);
+    it_response_free(&r);
+
+    /* sign in again by e-mail, then the scripts' token endpoint */
+    client a2 = {0};
+    ck_assert_int_eq(request(&a2, "POST", "/api/auth/login/",
+                             "{\"username\":\"ALICE@example.com\",\"password\":\"correct horse battery\"}", NULL, 0, &r),
+                     200);
+    take_cookie(&a2, &r);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&a2, "GET", "/api/me/", NULL, NULL, 0, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/token/",
+                             "{\"username\":\"alice\",\"password\":\"correct horse battery\"}", NULL, 0, &r),
+                     200);
+    json_t *t = body(&r);
+    const char *token = json_string_value(json_object_get(t, "token"));
+    ck_assert_ptr_nonnull(token);
+    ck_assert(strncmp(token, "ar_pat_", 7) == 0);
+    it_response tr;
+    ck_assert_int_eq(request(NULL, "GET", "/api/me/", NULL, token, 0, &tr), 200);
+    it_response_free(&tr);
+    json_decref(t);
+    it_response_free(&r);
+
+    /* the passkey was single-use */
+    client x = {0};
+    ck_assert_int_eq(request(&x, "POST", "/api/auth/signup/",
+                             "{\"username\":\"mallory\",\"email\":\"m@example.com\",\"password\":\"correct horse battery\","
+                             "\"passkey\":\"x\"}",
+                             NULL, 0, &r),
+                     400);
+    it_response_free(&r);
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"username\":\"mallory\",\"email\":\"m@example.com\",\"password\":\"correct horse battery\",\"passkey\":\"%s\"}",
+             key);
+    ck_assert_int_eq(request(&x, "POST", "/api/auth/signup/", json, NULL, 0, &r), 400);
+    json_t *e = body(&r);
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(e, "error"), "fields"), "passkey"));
+    json_decref(e);
+    it_response_free(&r);
+    free(key);
+}
+END_TEST
+
+START_TEST(wrong_password_and_unknown_user_look_alike)
+{
+    char *key = mint_passkey(NULL);
+    client b = {0};
+    signup(&b, "bob", key);
+    it_response r1, r2;
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/login/", "{\"username\":\"bob\",\"password\":\"wrong password!!\"}",
+                             NULL, 0, &r1),
+                     401);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/login/",
+                             "{\"username\":\"nobody-here\",\"password\":\"wrong password!!\"}", NULL, 0, &r2),
+                     401);
+    ck_assert_str_eq(ar_buf_cstr(&r1.body), ar_buf_cstr(&r2.body));
+    it_response_free(&r1);
+    it_response_free(&r2);
+    free(key);
+}
+END_TEST
+
+START_TEST(csrf_and_token_scopes)
+{
+    char *key = mint_passkey(NULL);
+    client c = {0};
+    signup(&c, "carol", key);
+    it_response r;
+    /* a session without the CSRF token cannot change state */
+    ck_assert_int_eq(request(&c, "POST", "/api/tokens/", "{\"name\":\"x\",\"scope\":\"read\"}", NULL, 0, &r), 403);
+    json_t *e = body(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(e, "error"), "code")), "csrf_failed");
+    json_decref(e);
+    it_response_free(&r);
+    long long read_id = 0;
+    char *read_tok = create_token(&c, "read", &read_id);
+    char *write_tok = create_token(&c, "write", NULL);
+    /* read tokens read, and cannot write */
+    ck_assert_int_eq(request(NULL, "GET", "/api/tokens/", NULL, read_tok, 0, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "POST", "/api/tokens/", "{\"name\":\"y\",\"scope\":\"read\"}", read_tok, 0, &r), 403);
+    it_response_free(&r);
+    /* write tokens need no CSRF token (no cookies involved) */
+    ck_assert_int_eq(request(NULL, "POST", "/api/tokens/", "{\"name\":\"y\",\"scope\":\"read\"}", write_tok, 0, &r), 201);
+    it_response_free(&r);
+    /* validation: every bad field reported */
+    ck_assert_int_eq(request(NULL, "POST", "/api/tokens/", "{\"name\":\"\",\"scope\":\"admin\",\"expires_in_days\":-1}",
+                             write_tok, 0, &r),
+                     400);
+    e = body(&r);
+    json_t *fields = json_object_get(json_object_get(e, "error"), "fields");
+    ck_assert_ptr_nonnull(json_object_get(fields, "name"));
+    ck_assert_ptr_nonnull(json_object_get(fields, "scope"));
+    ck_assert_ptr_nonnull(json_object_get(fields, "expires_in_days"));
+    json_decref(e);
+    it_response_free(&r);
+    /* revoke → the token stops working at once */
+    char path[64];
+    snprintf(path, sizeof path, "/api/tokens/%lld/", read_id);
+    ck_assert_int_eq(request(NULL, "DELETE", path, NULL, write_tok, 0, &r), 204);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/api/me/", NULL, read_tok, 0, &r), 401);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/api/me/", NULL, "ar_pat_not-a-real-token-at-all-000000000000", 0, &r), 401);
+    it_response_free(&r);
+    free(read_tok);
+    free(write_tok);
+    free(key);
+}
+END_TEST
+
+START_TEST(tenant_isolation_by_query_and_rls)
+{
+    char *k1 = mint_passkey(NULL), *k2 = mint_passkey(NULL);
+    client a = {0}, b = {0};
+    signup(&a, "dave", k1);
+    signup(&b, "erin", k2);
+    long long a_tok_id = 0;
+    char *a_tok = create_token(&a, "read", &a_tok_id);
+    char path[64];
+    snprintf(path, sizeof path, "/api/tokens/%lld/", a_tok_id);
+    it_response r;
+    /* B cannot revoke (or learn about) A's token: 404, and A's token still works */
+    ck_assert_int_eq(request(&b, "DELETE", path, NULL, NULL, 1, &r), 404);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/api/me/", NULL, a_tok, 0, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&b, "GET", "/api/tokens/", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_null(strstr(ar_buf_cstr(&r.body), "ci read"));
+    it_response_free(&r);
+    /* RLS: a raw query under erin's tenant setting sees none of dave's tokens, even without a WHERE */
+    PGconn *c = it_pg_connect_to(db_url);
+    char *erin_tenant = it_query_value(c, "SELECT personal_tenant_id FROM users WHERE username = 'erin'");
+    char *erin_id = it_query_value(c, "SELECT id FROM users WHERE username = 'erin'");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT set_config('app.tenant_id', '%s', true), set_config('app.user_id', '%s', true);",
+             erin_tenant, erin_id);
+    it_exec(c, sql);
+    ck_assert_int_eq(it_query_long(c, "SELECT count(*) FROM api_tokens"), 0);
+    ck_assert_int_eq(it_query_long(c, "SELECT count(*) FROM audit_events WHERE action = 'token.created'"), 0);
+    long members = it_query_long(c, "SELECT count(*) FROM memberships");
+    ck_assert_int_eq(members, 1); /* only erin's own membership */
+    it_exec(c, "ROLLBACK");
+    ck_assert_int_gt(it_query_long(c, "SELECT count(*) FROM users"), 1); /* users are not tenant data */
+    ck_assert_int_eq(it_query_long(c, "SELECT count(*) FROM api_tokens"), 0); /* no settings: nothing at all */
+    PQfinish(c);
+    free(erin_tenant);
+    free(erin_id);
+    free(a_tok);
+    free(k1);
+    free(k2);
+}
+END_TEST
+
+START_TEST(disabled_user_is_locked_out_at_once)
+{
+    char *key = mint_passkey(NULL);
+    client f = {0};
+    signup(&f, "frank", key);
+    char *tok = create_token(&f, "write", NULL);
+    it_response r;
+    ck_assert_int_eq(request(&f, "GET", "/api/me/", NULL, NULL, 0, &r), 200);
+    it_response_free(&r);
+    int st;
+    char *out = cli("admin disable-user --username frank", &st);
+    free(out);
+    ck_assert_int_eq(st, 0);
+    ck_assert_int_eq(request(&f, "GET", "/api/me/", NULL, NULL, 0, &r), 401);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/api/me/", NULL, tok, 0, &r), 401);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/login/",
+                             "{\"username\":\"frank\",\"password\":\"correct horse battery\"}", NULL, 0, &r),
+                     401);
+    it_response_free(&r);
+    free(tok);
+    free(key);
+}
+END_TEST
+
+START_TEST(bad_input_is_refused_cleanly)
+{
+    it_response r;
+    const char *bodies[] = {"{\"username\":1,\"password\":[]}", "{}", "{\"username\":\"a'; DROP TABLE users;--\","
+                                                                      "\"password\":\"x\"}"};
+    for (size_t i = 0; i < 3; i++) {
+        long st = request(NULL, "POST", "/api/auth/login/", bodies[i], NULL, 0, &r);
+        ck_assert_msg(st == 400 || st == 401, "body %zu gave %ld", i, st);
+        it_response_free(&r);
+    }
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/signup/",
+                             "{\"username\":\"x\",\"email\":\"nope\",\"password\":\"short\",\"passkey\":\"\"}", NULL, 0, &r),
+                     400);
+    json_t *e = body(&r);
+    json_t *fields = json_object_get(json_object_get(e, "error"), "fields");
+    ck_assert_ptr_nonnull(json_object_get(fields, "username"));
+    ck_assert_ptr_nonnull(json_object_get(fields, "email"));
+    ck_assert_ptr_nonnull(json_object_get(fields, "password"));
+    ck_assert_ptr_nonnull(json_object_get(fields, "passkey"));
+    json_decref(e);
+    it_response_free(&r);
+    PGconn *c = it_pg_connect_to(db_url);
+    ck_assert_int_eq(it_query_long(c, "SELECT count(*) FROM users WHERE username = 'x'"), 0);
+    ck_assert_int_gt(it_query_long(c, "SELECT count(*) FROM users"), 0);
+    PQfinish(c);
+    /* pages need a session: a signed-out browser is sent to the sign-in page */
+    ck_assert_int_eq(request(NULL, "GET", "/settings", NULL, NULL, 0, &r), 303);
+    char loc[256];
+    ck_assert_str_eq(it_header(&r, "Location", loc, sizeof loc), "/login?next=/settings");
+    it_response_free(&r);
+}
+END_TEST
+
+/* The default limits (5 per 5 min per IP), on a Valkey database of its own so other tests don't count. */
+START_TEST(sixth_signin_is_rate_limited)
+{
+    redisContext *v = it_valkey_connect();
+    redisReply *rep = redisCommand(v, "SELECT 7");
+    freeReplyObject(rep);
+    rep = redisCommand(v, "FLUSHDB");
+    freeReplyObject(rep);
+    redisFree(v);
+    char valkey_env[256];
+    snprintf(valkey_env, sizeof valkey_env, "VALKEY_URL=%.200s", it_valkey_url());
+    char *slash = strrchr(valkey_env, '/');
+    ck_assert_ptr_nonnull(slash);
+    strcpy(slash, "/7");
+    it_daemon limited;
+    const char *env[] = {env_db, valkey_env, NULL};
+    ck_assert_int_eq(it_daemon_start(&limited, env), 0);
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/auth/login/", limited.base_url);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    const char *b = "{\"username\":\"nobody\",\"password\":\"wrong password!!\"}";
+    for (int i = 1; i <= 6; i++) {
+        it_response r;
+        ck_assert_int_eq(it_http("POST", url, h, b, strlen(b), &r), 0);
+        if (i <= 5) {
+            ck_assert_int_eq(r.status, 401);
+        } else {
+            ck_assert_int_eq(r.status, 429);
+            char ra[32];
+            ck_assert_ptr_nonnull(it_header(&r, "Retry-After", ra, sizeof ra));
+            ck_assert_int_gt(atoi(ra), 0);
+            ck_assert_int_le(atoi(ra), 300);
+        }
+        it_response_free(&r);
+    }
+    ck_assert_int_eq(it_daemon_stop(&limited), 0);
+    PGconn *c = it_pg_connect_to(db_url);
+    it_exec(c, "SELECT set_config('app.bypass_rls', 'on', false)"); /* read as the staff services do */
+    ck_assert_int_ge(it_query_long(c, "SELECT count(*) FROM audit_events WHERE action = 'ratelimit.tripped'"), 1);
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(browser_invite_signup_signout_signin)
+{
+    char *key = mint_passkey("--note e2e");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node tests/e2e/identity.mjs %s %s /tmp", d.base_url, key);
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "browser identity flow failed (exit %d)", rc);
+    free(key);
+}
+END_TEST
+
+Suite *identity_suite(void)
+{
+    Suite *s = suite_create("identity");
+    TCase *tc = tcase_create("identity");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, start, stop);
+    tcase_add_test(tc, signup_signin_token_me_flow);
+    tcase_add_test(tc, wrong_password_and_unknown_user_look_alike);
+    tcase_add_test(tc, csrf_and_token_scopes);
+    tcase_add_test(tc, tenant_isolation_by_query_and_rls);
+    tcase_add_test(tc, disabled_user_is_locked_out_at_once);
+    tcase_add_test(tc, bad_input_is_refused_cleanly);
+    tcase_add_test(tc, sixth_signin_is_rate_limited);
+    tcase_add_test(tc, browser_invite_signup_signout_signin);
+    suite_add_tcase(s, tc);
+    return s;
+}
