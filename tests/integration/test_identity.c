@@ -419,6 +419,102 @@ START_TEST(sixth_signin_is_rate_limited)
 }
 END_TEST
 
+static void login(client *cl, const char *username, const char *password)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    it_response r;
+    ck_assert_int_eq(request(cl, "POST", "/api/auth/login/", json, NULL, 0, &r), 200);
+    take_cookie(cl, &r);
+    json_t *j = body(&r);
+    snprintf(cl->csrf, sizeof cl->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    json_decref(j);
+    it_response_free(&r);
+}
+
+START_TEST(staff_and_tenant_admin_api)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh -c \"printf 'staff password 123' | DATABASE_URL='%s' AR_ENV_FILE=/nonexistent %s "
+                              "admin create-user --username root2 --email root2@example.com --staff --password-stdin\"",
+             db_url, it_binary());
+    ck_assert_int_eq(system(cmd), 0);
+    client staff = {0}, member = {0};
+    login(&staff, "root2", "staff password 123");
+    it_response r;
+    /* mint a tenant-less (platform) passkey through the API; the raw key is in the answer only */
+    ck_assert_int_eq(request(&staff, "POST", "/api/admin/passkeys/", "{\"max_uses\":2,\"note\":\"api\"}", NULL, 1, &r),
+                     201);
+    json_t *j = body(&r);
+    char raw[64];
+    snprintf(raw, sizeof raw, "%s", json_string_value(json_object_get(j, "raw_key")));
+    long long pk_id = json_integer_value(json_object_get(j, "id"));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "link")), "/signup?passkey="));
+    json_decref(j);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "GET", "/api/admin/passkeys/", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_null(strstr(ar_buf_cstr(&r.body), raw)); /* never listed again */
+    it_response_free(&r);
+    signup(&member, "gina", raw);
+    char path[96];
+    snprintf(path, sizeof path, "/api/admin/passkeys/%lld/", pk_id);
+    ck_assert_int_eq(request(&staff, "GET", path, NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "passkey.consumed"));
+    it_response_free(&r);
+    /* a member is not staff */
+    ck_assert_int_eq(request(&member, "GET", "/api/admin/users/", NULL, NULL, 0, &r), 403);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "GET", "/api/admin/users/?search=gina", NULL, NULL, 0, &r), 200);
+    j = body(&r);
+    json_t *u = json_array_get(json_object_get(j, "users"), 0);
+    long long gina_id = json_integer_value(json_object_get(u, "id"));
+    ck_assert_str_eq(json_string_value(json_object_get(u, "username")), "gina");
+    json_decref(j);
+    it_response_free(&r);
+    snprintf(path, sizeof path, "/api/admin/users/%lld/", gina_id);
+    ck_assert_int_eq(request(&staff, "PATCH", path, "{\"is_active\":\"no\"}", NULL, 1, &r), 400);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "PATCH", path, "{\"is_active\":false,\"disable_reason\":\"test\"}", NULL, 1, &r),
+                     200);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&member, "GET", "/api/me/", NULL, NULL, 0, &r), 401);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "GET", "/api/admin/audit-events/?action=user.&limit=5", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "user.disabled"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "GET", "/api/admin/audit-events/?success=maybe", NULL, NULL, 0, &r), 400);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "GET", "/api/admin/audit-events/export.csv?limit=10", NULL, NULL, 0, &r), 200);
+    ck_assert(strncmp(ar_buf_cstr(&r.body), "id,", 3) == 0 || strstr(ar_buf_cstr(&r.body), "action") != NULL);
+    it_response_free(&r);
+    /* the staff user's own workspace: tenant-admin API */
+    ck_assert_int_eq(request(&staff, "GET", "/api/tenant/members/", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "root2"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "POST", "/api/tenant/passkeys/", "{\"role\":\"read_only\"}", NULL, 1, &r), 201);
+    j = body(&r);
+    snprintf(raw, sizeof raw, "%s", json_string_value(json_object_get(j, "raw_key")));
+    json_decref(j);
+    it_response_free(&r);
+    client reader = {0};
+    signup(&reader, "hank", raw);
+    /* hank joined root2's workspace as read_only and starts there: not an admin of it */
+    ck_assert_int_eq(request(&reader, "GET", "/api/me/", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "read_only"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(&reader, "GET", "/api/tenant/members/", NULL, NULL, 0, &r), 403);
+    it_response_free(&r);
+    /* the last owner cannot be demoted */
+    ck_assert_int_eq(request(&staff, "GET", "/api/me/", NULL, NULL, 0, &r), 200);
+    j = body(&r);
+    snprintf(path, sizeof path, "/api/tenant/members/%lld/", (long long)json_integer_value(json_object_get(j, "id")));
+    json_decref(j);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&staff, "PATCH", path, "{\"role\":\"member\"}", NULL, 1, &r), 409);
+    it_response_free(&r);
+}
+END_TEST
+
 START_TEST(browser_invite_signup_signout_signin)
 {
     char *key = mint_passkey("--note e2e");
@@ -443,6 +539,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, disabled_user_is_locked_out_at_once);
     tcase_add_test(tc, bad_input_is_refused_cleanly);
     tcase_add_test(tc, sixth_signin_is_rate_limited);
+    tcase_add_test(tc, staff_and_tenant_admin_api);
     tcase_add_test(tc, browser_invite_signup_signout_signin);
     suite_add_tcase(s, tc);
     return s;

@@ -19,6 +19,23 @@ void api_tokens_create(ar_request *req);
 void api_tokens_revoke(ar_request *req);
 void api_sessions_list(ar_request *req);
 void api_sessions_end(ar_request *req);
+/* src/api/admin.c */
+void api_admin_passkeys_create(ar_request *req);
+void api_tenant_passkeys_create(ar_request *req);
+void api_passkeys_list(ar_request *req);
+void api_passkeys_detail(ar_request *req);
+void api_passkeys_revoke(ar_request *req);
+void api_admin_users_list(ar_request *req);
+void api_admin_users_update(ar_request *req);
+void api_admin_users_reset_password(ar_request *req);
+void api_audit_list(ar_request *req);
+void api_audit_export_csv(ar_request *req);
+void api_admin_ratelimits_list(ar_request *req);
+void api_admin_ratelimits_reset(ar_request *req);
+void api_tenant_members_list(ar_request *req);
+void api_tenant_members_update(ar_request *req);
+void api_tenant_members_remove(ar_request *req);
+
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */
 long long ar_req_id_param(ar_request *req, const char *name);
