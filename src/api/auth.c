@@ -2,6 +2,7 @@
  * personal access tokens and the caller's sessions. */
 #include "afterresume/api/handlers.h"
 #include "afterresume/domain/accounts.h"
+#include "afterresume/domain/password_reset.h"
 #include "afterresume/domain/ratelimit.h"
 #include "afterresume/domain/sessions.h"
 #include "afterresume/domain/tokens.h"
@@ -278,4 +279,49 @@ void api_sessions_end(ar_request *req)
     }
     if (id == req->session_id) ar_clear_session_cookie(req);
     ar_respond_text(req, 204, "text/plain; charset=utf-8", "", 0);
+}
+
+void api_password_change(ar_request *req)
+{
+    ar_error err = {0};
+    const char *old_pw = required(req, "old_password", &err);
+    const char *new_pw = required(req, "new_password", &err);
+    if (err.fields) {
+        ar_error_set(&err, AR_ERR_VALIDATION, NULL);
+        respond_err(req, &err);
+        return;
+    }
+    if (ar_account_change_password(&req->ctx, old_pw, new_pw, req->session_id, &err) != 0) {
+        respond_err(req, &err);
+        return;
+    }
+    ar_respond_json(req, 200, json_pack("{s:s}", "message", "Password changed successfully"));
+}
+
+void api_password_reset_request(ar_request *req)
+{
+    ar_error err = {0};
+    const char *email = required(req, "email", &err);
+    char link_base[600];
+    snprintf(link_base, sizeof link_base, "%s/password/reset", req->app->cfg.public_url);
+    if (err.fields || ar_password_reset_request(&req->ctx, email, link_base, &err) != 0) {
+        if (!err.code) ar_error_set(&err, AR_ERR_VALIDATION, "Email is required");
+        respond_err(req, &err);
+        return;
+    }
+    ar_respond_json(req, 200, json_pack("{s:s}", "message",
+                                        "If an account exists with this email, a password reset link will be sent"));
+}
+
+void api_password_reset_confirm(ar_request *req)
+{
+    ar_error err = {0};
+    const char *token = required(req, "token", &err);
+    const char *pw = required(req, "new_password", &err);
+    if (err.fields || ar_password_reset_confirm(&req->ctx, token, pw, &err) != 0) {
+        if (!err.code) ar_error_set(&err, AR_ERR_VALIDATION, NULL);
+        respond_err(req, &err);
+        return;
+    }
+    ar_respond_json(req, 200, json_pack("{s:s}", "message", "Password reset; sign in with the new password."));
 }

@@ -9,4 +9,6 @@ void ar_domain_register_all(void)
     ar_accounts_register();
     ar_sessions_register();
     ar_tokens_register();
+    ar_outbox_register();
+    ar_password_reset_register();
 }

@@ -3,6 +3,7 @@
  * in place with 422, success redirects (303) so a reload never re-submits. */
 #include "afterresume/api/handlers.h"
 #include "afterresume/domain/accounts.h"
+#include "afterresume/domain/password_reset.h"
 #include "afterresume/domain/sessions.h"
 #include "afterresume/domain/tokens.h"
 #include "afterresume/http/auth.h"
@@ -281,4 +282,56 @@ void web_tenant_switch(ar_request *req)
     ar_set_session_cookie(req, token, 0);
     sodium_memzero(token, sizeof token);
     ar_respond_redirect(req, 303, "/?done=switched");
+}
+
+/* ---- forgotten password ------------------------------------------------------------------------------------ */
+
+void web_password_forgot(ar_request *req)
+{
+    web_page(req, 200, "pages/password_forgot", "Reset your password", json_pack("{s:{s:s}}", "form", "email", ""));
+}
+
+void web_password_forgot_submit(ar_request *req)
+{
+    ar_error err = {0};
+    char link_base[600];
+    snprintf(link_base, sizeof link_base, "%s/password/reset", req->app->cfg.public_url);
+    const char *email = field(req, "email");
+    if (ar_password_reset_request(&req->ctx, email, link_base, &err) != 0) {
+        int status = err.code == AR_ERR_VALIDATION ? 422 : ar_err_http_status(err.code);
+        web_page(req, status, "pages/password_forgot", "Reset your password",
+                 json_pack("{s:{s:s},s:o}", "form", "email", email, "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    /* The same answer whether or not the address has an account. */
+    web_page(req, 200, "pages/password_forgot", "Reset your password", json_pack("{s:b}", "sent", 1));
+}
+
+void web_password_reset(ar_request *req)
+{
+    const char *token = ar_req_query(req, "token");
+    int valid = ar_password_reset_valid(&req->ctx, token);
+    web_page(req, valid ? 200 : 404, "pages/password_reset", "Choose a new password",
+             json_pack("{s:s,s:b}", "token", valid ? token : "", "invalid", !valid));
+}
+
+void web_password_reset_submit(ar_request *req)
+{
+    ar_error err = {0};
+    const char *token = field(req, "token");
+    const char *pw = field(req, "new_password");
+    const char *confirm = ar_req_field(req, "new_password_confirm");
+    if (confirm && strcmp(confirm, pw) != 0) {
+        ar_error_field(&err, "new_password_confirm", "The two passwords differ.");
+        ar_error_set(&err, AR_ERR_VALIDATION, "The password was not changed.");
+    }
+    if (err.code || ar_password_reset_confirm(&req->ctx, token, pw, &err) != 0) {
+        int invalid = err.code == AR_ERR_NOT_FOUND;
+        web_page(req, invalid ? 404 : 422, "pages/password_reset", "Choose a new password",
+                 json_pack("{s:s,s:b,s:o}", "token", token, "invalid", invalid, "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    ar_respond_redirect(req, 303, "/login?done=password_reset");
 }

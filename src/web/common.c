@@ -12,6 +12,7 @@ static const struct {
     const char *message;
 } flash_messages[] = {
     {"signed_out", "info", "You are signed out."},
+    {"password_reset", "success", "Your password was changed. Sign in with the new one."},
     {"signed_up", "success", "Welcome to AfterResume: your account and workspace are ready."},
     {"password_changed", "success", "Your password was changed and your other sessions were signed out."},
     {"session_ended", "success", "The session was signed out."},

@@ -515,6 +515,47 @@ START_TEST(staff_and_tenant_admin_api)
 }
 END_TEST
 
+START_TEST(password_reset_by_email)
+{
+    char *key = mint_passkey(NULL);
+    client i = {0};
+    signup(&i, "ivy", key);
+    it_response r1, r2;
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/password/reset/", "{\"email\":\"ivy@example.com\"}", NULL, 0, &r1),
+                     200);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/password/reset/", "{\"email\":\"nobody@example.com\"}", NULL, 0,
+                             &r2),
+                     200);
+    ck_assert_str_eq(ar_buf_cstr(&r1.body), ar_buf_cstr(&r2.body)); /* no account oracle */
+    it_response_free(&r1);
+    it_response_free(&r2);
+    PGconn *c = it_pg_connect_to(db_url);
+    it_exec(c, "SELECT set_config('app.bypass_rls', 'on', false)");
+    char *mail = it_query_value(c, "SELECT body_text FROM email_outbox WHERE to_addr = 'ivy@example.com' ORDER BY id DESC LIMIT 1");
+    ck_assert_int_eq(it_query_long(c, "SELECT count(*) FROM email_outbox WHERE to_addr = 'nobody@example.com'"), 0);
+    PQfinish(c);
+    const char *t = strstr(mail, "token=");
+    ck_assert_ptr_nonnull(t);
+    char token[64];
+    snprintf(token, sizeof token, "%.43s", t + 6);
+    free(mail);
+    char json[256];
+    snprintf(json, sizeof json, "{\"token\":\"%s\",\"new_password\":\"short\"}", token);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/password/reset/confirm/", json, NULL, 0, &r1), 400);
+    it_response_free(&r1);
+    snprintf(json, sizeof json, "{\"token\":\"%s\",\"new_password\":\"a brand new passphrase\"}", token);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/password/reset/confirm/", json, NULL, 0, &r1), 200);
+    it_response_free(&r1);
+    ck_assert_int_eq(request(NULL, "POST", "/api/auth/password/reset/confirm/", json, NULL, 0, &r1), 404); /* single use */
+    it_response_free(&r1);
+    ck_assert_int_eq(request(&i, "GET", "/api/me/", NULL, NULL, 0, &r1), 401); /* sessions ended */
+    it_response_free(&r1);
+    client again = {0};
+    login(&again, "ivy", "a brand new passphrase");
+    free(key);
+}
+END_TEST
+
 START_TEST(browser_invite_signup_signout_signin)
 {
     char *key = mint_passkey("--note e2e");
@@ -540,6 +581,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, bad_input_is_refused_cleanly);
     tcase_add_test(tc, sixth_signin_is_rate_limited);
     tcase_add_test(tc, staff_and_tenant_admin_api);
+    tcase_add_test(tc, password_reset_by_email);
     tcase_add_test(tc, browser_invite_signup_signout_signin);
     suite_add_tcase(s, tc);
     return s;

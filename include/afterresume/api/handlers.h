@@ -19,6 +19,9 @@ void api_tokens_create(ar_request *req);
 void api_tokens_revoke(ar_request *req);
 void api_sessions_list(ar_request *req);
 void api_sessions_end(ar_request *req);
+void api_password_change(ar_request *req);
+void api_password_reset_request(ar_request *req);
+void api_password_reset_confirm(ar_request *req);
 /* src/api/admin.c */
 void api_admin_passkeys_create(ar_request *req);
 void api_tenant_passkeys_create(ar_request *req);

@@ -12,5 +12,7 @@ void ar_passkeys_register(void);
 void ar_accounts_register(void);
 void ar_sessions_register(void);
 void ar_tokens_register(void);
+void ar_outbox_register(void);
+void ar_password_reset_register(void);
 
 #endif

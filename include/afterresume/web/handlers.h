@@ -21,5 +21,26 @@ void web_settings_sessions_end_others(ar_request *req);
 void web_settings_token_create(ar_request *req);
 void web_settings_token_revoke(ar_request *req);
 void web_tenant_switch(ar_request *req);
+void web_password_forgot(ar_request *req);
+void web_password_forgot_submit(ar_request *req);
+void web_password_reset(ar_request *req);
+void web_password_reset_submit(ar_request *req);
+
+/* src/web/admin.c */
+void web_team(ar_request *req);
+void web_team_role(ar_request *req);
+void web_team_remove(ar_request *req);
+void web_team_passkey_mint(ar_request *req);
+void web_team_passkey_revoke(ar_request *req);
+void web_admin_users(ar_request *req);
+void web_admin_user_action(ar_request *req);
+void web_admin_passkeys(ar_request *req);
+void web_admin_passkey_mint(ar_request *req);
+void web_admin_passkey_revoke(ar_request *req);
+void web_admin_passkey_detail(ar_request *req);
+void web_admin_audit(ar_request *req);
+void web_admin_outbox(ar_request *req);
+void web_admin_ratelimits(ar_request *req);
+void web_admin_ratelimit_reset(ar_request *req);
 
 #endif

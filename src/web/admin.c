@@ -1,0 +1,390 @@
+/* admin.c — HTML pages for workspace owners/admins (team: members and invites) and for platform staff
+ * (users, passkeys, audit log, e-mail outbox, rate limits). The same services as the JSON API. */
+#include "afterresume/api/handlers.h"
+#include "afterresume/api/params.h"
+#include "afterresume/core/buf.h"
+#include "afterresume/domain/accounts.h"
+#include "afterresume/domain/audit.h"
+#include "afterresume/domain/outbox.h"
+#include "afterresume/domain/passkeys.h"
+#include "afterresume/domain/passwords.h"
+#include "afterresume/domain/ratelimit.h"
+#include "afterresume/http/response.h"
+#include "afterresume/web/common.h"
+#include "afterresume/web/handlers.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fail(ar_request *req, ar_error *err)
+{
+    ar_respond_error(req, err);
+    ar_error_clear(err);
+}
+
+static json_t *admin_nav(const char *item)
+{
+    return json_pack("{s:{s:b},s:{s:b}}", "admin_nav", item, 1, "nav", "admin", 1);
+}
+
+/* Mint from a form; on success returns {raw, link} to show once, else NULL with err. */
+static json_t *mint_from_form(ar_request *req, int staff, ar_error *err)
+{
+    ar_passkey_options o;
+    char raw[64];
+    long long id = 0;
+    if (ar_parse_passkey_options(req, staff, &o, err) != 0 || ar_passkey_mint(&req->ctx, &o, raw, &id, err) != 0)
+        return NULL;
+    char link[512];
+    snprintf(link, sizeof link, "%s/signup?passkey=%s", req->app->cfg.public_url, raw);
+    json_t *shown = json_pack("{s:s,s:s}", "raw", raw, "link", link);
+    sodium_memzero(raw, sizeof raw);
+    sodium_memzero(link, sizeof link);
+    return shown;
+}
+
+/* ---- team (tenant owners/admins) -------------------------------------------------------------------------- */
+
+static void team_page(ar_request *req, int status, json_t *data)
+{
+    ar_error err = {0};
+    json_t *members = ar_tenant_members(&req->ctx, &err);
+    json_t *passkeys = members ? ar_passkey_list(&req->ctx, NULL, &err) : NULL;
+    if (!members || !passkeys) {
+        json_decref(members);
+        json_decref(data);
+        fail(req, &err);
+        return;
+    }
+    json_t *rows = json_object_get(members, "members");
+    size_t i;
+    json_t *m;
+    json_array_foreach(rows, i, m)
+    {
+        long long uid = json_integer_value(json_object_get(m, "user_id"));
+        const char *role = json_string_value(json_object_get(m, "role"));
+        int is_self = uid == req->ctx.user_id;
+        /* only owners manage owners; nobody edits themselves here */
+        int can_edit = !is_self && (req->ctx.role == AR_ROLE_OWNER || (role && strcmp(role, "owner") != 0));
+        json_object_set_new(m, "is_self", json_boolean(is_self));
+        json_object_set_new(m, "can_edit", json_boolean(can_edit));
+    }
+    json_t *d = data ? data : json_object();
+    json_object_set(d, "members", rows);
+    json_object_set(d, "passkeys", json_object_get(passkeys, "passkeys"));
+    json_decref(members);
+    json_decref(passkeys);
+    web_page(req, status, "pages/tenant_settings", "Team", d);
+}
+
+void web_team(ar_request *req)
+{
+    team_page(req, 200, NULL);
+}
+
+void web_team_role(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    const char *role = ar_req_field(req, "role");
+    ar_role r = ar_role_from_string(role);
+    if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such member.");
+    else if (r == AR_ROLE_NONE) ar_error_set(&err, AR_ERR_VALIDATION, "Choose a role.");
+    if (err.code || ar_tenant_set_role(&req->ctx, id, r, &err) != 0) {
+        team_page(req, err.code == AR_ERR_NOT_FOUND ? 404 : 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    ar_respond_redirect(req, 303, "/tenant/settings?done=role_changed");
+}
+
+void web_team_remove(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    if (!id || ar_tenant_remove_member(&req->ctx, id, &err) != 0) {
+        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such member.");
+        team_page(req, err.code == AR_ERR_NOT_FOUND ? 404 : 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    ar_respond_redirect(req, 303, "/tenant/settings?done=member_removed");
+}
+
+void web_team_passkey_mint(ar_request *req)
+{
+    ar_error err = {0};
+    json_t *shown = mint_from_form(req, 0, &err);
+    if (!shown) {
+        team_page(req, 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    team_page(req, 201, json_pack("{s:o}", "new_passkey", shown));
+}
+
+void web_team_passkey_revoke(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    if (!id || ar_passkey_revoke(&req->ctx, id, &err) != 0) {
+        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
+        fail(req, &err);
+        return;
+    }
+    ar_respond_redirect(req, 303, "/tenant/settings?done=passkey_revoked");
+}
+
+/* ---- staff: users ---------------------------------------------------------------------------------------- */
+
+static void users_page(ar_request *req, int status, json_t *data)
+{
+    ar_error err = {0};
+    long long after = 0;
+    ar_query_int(req, "after", 1, 1000000000000000LL, 0, &after, &err);
+    const char *q = ar_req_query(req, "q");
+    const char *active = ar_req_query(req, "active");
+    int active_filter = active && strcmp(active, "true") == 0 ? 1 : active && strcmp(active, "false") == 0 ? 0 : -1;
+    json_t *list = err.fields ? NULL : ar_account_list(&req->ctx, q, active_filter, 50, after, &err);
+    if (!list) {
+        json_decref(data);
+        if (!err.code) ar_error_set(&err, AR_ERR_VALIDATION, NULL);
+        fail(req, &err);
+        return;
+    }
+    json_t *d = data ? data : json_object();
+    json_object_update(d, admin_nav("users"));
+    json_object_set(d, "users", json_object_get(list, "users"));
+    json_object_set_new(d, "q", json_string(q ? q : ""));
+    json_t *next = json_object_get(list, "next_after_id");
+    if (json_is_integer(next)) {
+        ar_buf url = AR_BUF_INIT;
+        ar_buf_printf(&url, "/admin/users?after=%lld", (long long)json_integer_value(next));
+        if (active_filter >= 0) ar_buf_printf(&url, "&active=%s", active_filter ? "true" : "false");
+        json_object_set_new(d, "next_url", json_string(ar_buf_cstr(&url)));
+        ar_buf_free(&url);
+    }
+    json_decref(list);
+    web_page(req, status, "pages/admin/users", "Users", d);
+}
+
+void web_admin_users(ar_request *req)
+{
+    users_page(req, 200, NULL);
+}
+
+void web_admin_user_action(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    const char *action = ar_req_field(req, "action");
+    json_t *shown = NULL;
+    int rc = -1;
+    if (!id) {
+        ar_error_set(&err, AR_ERR_NOT_FOUND, "No such user.");
+    } else if (!action) {
+        ar_error_set(&err, AR_ERR_VALIDATION, "Choose an action.");
+    } else if (strcmp(action, "disable") == 0 || strcmp(action, "enable") == 0) {
+        rc = ar_account_set_active(&req->ctx, id, action[0] == 'e', ar_req_field(req, "reason"), &err);
+    } else if (strcmp(action, "make_staff") == 0 || strcmp(action, "remove_staff") == 0) {
+        rc = ar_account_set_staff(&req->ctx, id, action[0] == 'm', &err);
+    } else if (strcmp(action, "reset_password") == 0) {
+        char *pw = ar_password_generate();
+        json_t *user = ar_account_get(&req->ctx, id, &err);
+        rc = user ? ar_account_set_password(&req->ctx, id, pw, &err) : -1;
+        if (rc == 0)
+            shown = json_pack("{s:{s:O,s:s}}", "reset_result", "username", json_object_get(user, "username"), "password", pw);
+        json_decref(user);
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
+    } else {
+        ar_error_set(&err, AR_ERR_VALIDATION, "Unknown action.");
+    }
+    if (rc != 0) {
+        users_page(req, err.code == AR_ERR_NOT_FOUND ? 404 : 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    if (shown) {
+        users_page(req, 200, shown); /* the new password is shown once, on this response only */
+        return;
+    }
+    ar_respond_redirect(req, 303, "/admin/users?done=user_updated");
+}
+
+/* ---- staff: passkeys ------------------------------------------------------------------------------------ */
+
+static void passkeys_page(ar_request *req, int status, json_t *data)
+{
+    ar_error err = {0};
+    const char *filter = ar_req_query(req, "status");
+    json_t *list = ar_passkey_list(&req->ctx, filter && *filter ? filter : NULL, &err);
+    if (!list) {
+        json_decref(data);
+        fail(req, &err);
+        return;
+    }
+    json_t *d = data ? data : json_object();
+    json_object_update(d, admin_nav("passkeys"));
+    json_object_set(d, "passkeys", json_object_get(list, "passkeys"));
+    json_object_set_new(d, "status_filter", json_string(filter ? filter : ""));
+    json_decref(list);
+    web_page(req, status, "pages/admin/passkeys", "Invite passkeys", d);
+}
+
+void web_admin_passkeys(ar_request *req)
+{
+    passkeys_page(req, 200, NULL);
+}
+
+void web_admin_passkey_mint(ar_request *req)
+{
+    ar_error err = {0};
+    json_t *shown = mint_from_form(req, 1, &err);
+    if (!shown) {
+        passkeys_page(req, 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    passkeys_page(req, 201, json_pack("{s:o}", "new_passkey", shown));
+}
+
+void web_admin_passkey_revoke(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    if (!id || ar_passkey_revoke(&req->ctx, id, &err) != 0) {
+        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
+        fail(req, &err);
+        return;
+    }
+    ar_respond_redirect(req, 303, "/admin/passkeys?done=passkey_revoked");
+}
+
+void web_admin_passkey_detail(ar_request *req)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    json_t *h = id ? ar_passkey_history(&req->ctx, id, &err) : NULL;
+    if (!h) {
+        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
+        fail(req, &err);
+        return;
+    }
+    json_object_update(h, admin_nav("passkeys"));
+    web_page(req, 200, "pages/admin/passkey", "Passkey", h);
+}
+
+/* ---- staff: audit log ------------------------------------------------------------------------------------ */
+
+void web_admin_audit(ar_request *req)
+{
+    ar_error err = {0};
+    ar_audit_filter f;
+    json_t *list = ar_parse_audit_filter(req, &f, &err) == 0 ? ar_audit_list(&req->ctx, &f, &err) : NULL;
+    if (!list) {
+        fail(req, &err);
+        return;
+    }
+    json_t *events = json_object_get(list, "events");
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        char *details = json_dumps(json_object_get(e, "details"), JSON_COMPACT | JSON_SORT_KEYS);
+        json_object_set_new(e, "details_text", json_string(details && strcmp(details, "{}") != 0 ? details : ""));
+        free(details);
+    }
+    json_t *d = admin_nav("audit");
+    json_object_set(d, "events", events);
+    /* Keep the filters for the next page and the CSV link (values are re-encoded, never pasted raw). */
+    const char *keys[] = {"actor_id", "action", "tenant_id", "since", "until", "success"};
+    ar_buf q = AR_BUF_INIT;
+    json_t *filters = json_object();
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *v = ar_req_query(req, keys[k]);
+        if (!v || !*v) continue;
+        json_object_set_new(filters, keys[k], json_string(v));
+        ar_buf_printf(&q, "&%s=", keys[k]);
+        for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+                ar_buf_putc(&q, (char)*p);
+            else
+                ar_buf_printf(&q, "%%%02X", *p);
+        }
+    }
+    json_object_set_new(d, "filters", filters);
+    json_t *next = json_object_get(list, "next_before_id");
+    if (json_is_integer(next)) {
+        char *url = NULL;
+        ar_buf u = AR_BUF_INIT;
+        ar_buf_printf(&u, "/admin/audit?before_id=%lld%s", (long long)json_integer_value(next), ar_buf_cstr(&q));
+        url = ar_buf_steal(&u);
+        json_object_set_new(d, "next_url", json_string(url));
+        free(url);
+    }
+    ar_buf csv = AR_BUF_INIT;
+    ar_buf_printf(&csv, "/api/admin/audit-events/export.csv?limit=200%s", ar_buf_cstr(&q));
+    json_object_set_new(d, "csv_url", json_string(ar_buf_cstr(&csv)));
+    ar_buf_free(&csv);
+    ar_buf_free(&q);
+    json_decref(list);
+    web_page(req, 200, "pages/admin/audit", "Audit log", d);
+}
+
+/* ---- staff: outbox and rate limits ---------------------------------------------------------------------- */
+
+void web_admin_outbox(ar_request *req)
+{
+    ar_error err = {0};
+    json_t *messages = ar_outbox_list(&req->ctx, 100, &err);
+    if (!messages) {
+        fail(req, &err);
+        return;
+    }
+    json_t *d = admin_nav("outbox");
+    json_object_set_new(d, "messages", messages);
+    web_page(req, 200, "pages/admin/outbox", "E-mail outbox", d);
+}
+
+static void ratelimits_page(ar_request *req, int status, json_t *data)
+{
+    ar_error err = {0};
+    json_t *live = ar_ratelimit_list(NULL, &err);
+    if (!live) {
+        json_decref(data);
+        fail(req, &err);
+        return;
+    }
+    json_t *d = data ? data : json_object();
+    json_object_update(d, admin_nav("ratelimits"));
+    json_object_set_new(d, "limits", live);
+    json_object_set_new(d, "classes", ar_ratelimit_classes());
+    web_page(req, status, "pages/admin/ratelimits", "Rate limits", d);
+}
+
+void web_admin_ratelimits(ar_request *req)
+{
+    ratelimits_page(req, 200, NULL);
+}
+
+void web_admin_ratelimit_reset(ar_request *req)
+{
+    ar_error err = {0};
+    const char *cls = ar_req_field(req, "class");
+    const char *subject = ar_req_field(req, "subject");
+    if (!cls || ar_ratelimit_reset(cls, subject && *subject ? subject : NULL, &err) != 0) {
+        if (!cls) ar_error_set(&err, AR_ERR_VALIDATION, "Choose a class.");
+        ratelimits_page(req, 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        ar_error_clear(&err);
+        return;
+    }
+    json_t *details = json_pack("{s:s,s:s?}", "class", cls, "subject", subject);
+    ar_audit_event ev = {.action = "ratelimit.reset", .target_type = "ratelimit", .target_id = cls, .success = 1,
+                         .details = details};
+    ar_audit_record(&req->ctx, &ev);
+    json_decref(details);
+    ar_respond_redirect(req, 303, "/admin/ratelimits?done=limit_reset");
+}
