@@ -44,23 +44,34 @@ static const char *required(ar_request *req, const char *name, ar_error *err)
     return json_string_value(v);
 }
 
+/* A rate limit checked inside a handler (beyond the route's own class): 0 allowed, 1 limited (err is a 429
+ * and req->retry_after is set), -1 error (Valkey down for a fail-closed class). */
+int ar_handler_rate_limit(ar_request *req, const char *cls, const char *subject, ar_error *err)
+{
+    int retry = 0;
+    int rc = ar_ratelimit_hit(cls, subject, &retry, err);
+    if (rc == 1) {
+        ar_error_set(err, AR_ERR_RATE_LIMITED, "Too many attempts; try again in %d seconds.", retry);
+        snprintf(req->retry_after, sizeof req->retry_after, "%d", retry);
+    }
+    return rc;
+}
+
 /* Per-account sign-in limit, on top of the per-IP class in the route table. */
 int ar_signin_account_limited(ar_request *req, const char *login, ar_error *err)
 {
-    int retry = 0;
     char subject[128];
     snprintf(subject, sizeof subject, "%.100s", login);
     for (char *p = subject; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
-    int rc = ar_ratelimit_hit("signin_account", subject, &retry, err);
-    if (rc == 1) {
-        ar_error_set(err, AR_ERR_RATE_LIMITED, "Too many sign-in attempts for this account; try again in %d seconds.",
-                     retry);
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", retry);
-        snprintf(req->retry_after, sizeof req->retry_after, "%s", ra);
-    }
-    return rc;
+    return ar_handler_rate_limit(req, "signin_account", subject, err);
+}
+
+static void respond_with_retry(ar_request *req, ar_error *err)
+{
+    ar_respond_error(req, err);
+    if (err->code == AR_ERR_RATE_LIMITED && req->retry_after[0]) ar_response_header(req, "Retry-After", req->retry_after);
+    ar_error_clear(err);
 }
 
 /* Start a session for the user and attach the cookie; fills body with user + csrf_token. */
@@ -84,12 +95,6 @@ static int start_session(ar_request *req, long long user_id, long long tenant_id
     return 0;
 }
 
-static void respond_with_retry(ar_request *req, ar_error *err)
-{
-    ar_respond_error(req, err);
-    if (err->code == AR_ERR_RATE_LIMITED && req->retry_after[0]) ar_response_header(req, "Retry-After", req->retry_after);
-    ar_error_clear(err);
-}
 
 void api_auth_signup(ar_request *req)
 {
@@ -102,8 +107,9 @@ void api_auth_signup(ar_request *req)
         return;
     }
     long long user_id = 0, tenant_id = 0;
-    if (ar_account_signup(&req->ctx, &in, &user_id, &tenant_id, &err) != 0) {
-        respond_err(req, &err);
+    if (ar_handler_rate_limit(req, "passkey_ip", req->ctx.ip, &err) != 0 ||
+        ar_account_signup(&req->ctx, &in, &user_id, &tenant_id, &err) != 0) {
+        respond_with_retry(req, &err);
         return;
     }
     json_t *user = ar_account_get(&req->ctx, user_id, &err);

@@ -114,12 +114,14 @@ void web_signup_submit(ar_request *req)
     ar_error err = {0};
     ar_signup in = {field(req, "username"), field(req, "email"), field(req, "password"), field(req, "passkey")};
     long long user_id = 0, tenant_id = 0;
-    if (ar_account_signup(&req->ctx, &in, &user_id, &tenant_id, &err) != 0 ||
+    if (ar_handler_rate_limit(req, "passkey_ip", req->ctx.ip, &err) != 0 ||
+        ar_account_signup(&req->ctx, &in, &user_id, &tenant_id, &err) != 0 ||
         begin_session(req, user_id, tenant_id, 0, &err) != 0) {
         int status = err.code == AR_ERR_VALIDATION ? 422 : ar_err_http_status(err.code);
         signup_page(req, status,
                     json_pack("{s:s,s:s,s:s}", "username", in.username, "email", in.email, "passkey", in.passkey),
                     web_form_errors(&err), 0);
+        if (status == 429 && req->retry_after[0]) ar_response_header(req, "Retry-After", req->retry_after);
         ar_error_clear(&err);
         return;
     }

@@ -43,6 +43,7 @@ void api_tenant_members_remove(ar_request *req);
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */
 long long ar_req_id_param(ar_request *req, const char *name);
 int ar_signin_account_limited(ar_request *req, const char *login, ar_error *err);
+int ar_handler_rate_limit(ar_request *req, const char *cls, const char *subject, ar_error *err);
 
 /* Register the prepared statements the API handlers use (call once at start-up). */
 void ar_api_register_statements(void);
