@@ -117,7 +117,7 @@ static int cmd_admin(int argc, char **argv)
     ar_config cfg;
     if (load_config(&cfg) != 0) return 1;
     int rc = 1;
-    if (connect_database(&cfg) == 0 && configure_domain(&cfg) == 0) rc = ar_cli_admin(argc, argv);
+    if (connect_database(&cfg) == 0 && configure_domain(&cfg) == 0) rc = ar_cli_admin_with_url(cfg.public_url, argc, argv);
     ar_db_shutdown();
     ar_config_free(&cfg);
     return rc;

@@ -112,7 +112,10 @@ void api_auth_signup(ar_request *req)
         respond_with_retry(req, &err);
         return;
     }
-    json_t *user = ar_account_get(&req->ctx, user_id, &err);
+    ar_ctx self = req->ctx; /* the new user reads their own record */
+    self.user_id = user_id;
+    self.tenant_id = tenant_id;
+    json_t *user = ar_account_get(&self, user_id, &err);
     json_t *body = json_pack("{s:s,s:o}", "message", "Signup successful", "user", user ? user : json_null());
     if (start_session(req, user_id, tenant_id, 0, body, &err) != 0) {
         json_decref(body);

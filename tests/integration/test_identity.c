@@ -23,7 +23,9 @@ static void start(void)
     static const char *limits = "AR_RATE_LIMIT_SIGNIN_IP=1000/300";
     static const char *limits2 = "AR_RATE_LIMIT_SIGNUP_IP=1000/300";
     static const char *limits3 = "AR_RATE_LIMIT_SIGNIN_ACCOUNT=1000/300";
-    const char *env[] = {env_db, limits, limits2, limits3, NULL};
+    static const char *limits4 = "AR_RATE_LIMIT_PASSKEY_IP=1000/300";
+    static const char *limits5 = "AR_RATE_LIMIT_RESET_IP=1000/300";
+    const char *env[] = {env_db, limits, limits2, limits3, limits4, limits5, NULL};
     ck_assert_msg(it_daemon_start(&d, env) == 0, "daemon did not start; see %s", d.log_path);
 }
 
@@ -123,6 +125,7 @@ static void signup(client *cl, const char *username, const char *passkey)
     take_cookie(cl, &r);
     json_t *j = body(&r);
     snprintf(cl->csrf, sizeof cl->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "user"), "username")), username);
     json_decref(j);
     it_response_free(&r);
     ck_assert(cl->cookie[0]);
@@ -346,8 +349,8 @@ END_TEST
 START_TEST(bad_input_is_refused_cleanly)
 {
     it_response r;
-    const char *bodies[] = {"{\"username\":1,\"password\":[]}", "{}", "{\"username\":\"a'; DROP TABLE users;--\","
-                                                                      "\"password\":\"x\"}"};
+    static const char sql_meta[] = "{\"username\":\"a'; DROP TABLE users;--\",\"password\":\"x\"}";
+    const char *bodies[] = {"{\"username\":1,\"password\":[]}", "{}", sql_meta};
     for (size_t i = 0; i < 3; i++) {
         long st = request(NULL, "POST", "/api/auth/login/", bodies[i], NULL, 0, &r);
         ck_assert_msg(st == 400 || st == 401, "body %zu gave %ld", i, st);
