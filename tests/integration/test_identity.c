@@ -559,6 +559,66 @@ START_TEST(password_reset_by_email)
 }
 END_TEST
 
+/* Every identity page renders for the people allowed to see it, with real data, and refuses the others. */
+START_TEST(pages_render_with_real_data)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sh -c \"printf 'staff password 456' | DATABASE_URL='%s' AR_ENV_FILE=/nonexistent %s "
+                              "admin create-user --username pages --email pages@example.com --staff --password-stdin\"",
+             db_url, it_binary());
+    ck_assert_int_eq(system(cmd), 0);
+    client staff = {0};
+    login(&staff, "pages", "staff password 456");
+    it_response r;
+    ck_assert_int_eq(request(&staff, "POST", "/api/admin/passkeys/", "{\"note\":\"page test\"}", NULL, 1, &r), 201);
+    json_t *j = body(&r);
+    char path[64];
+    snprintf(path, sizeof path, "/admin/passkeys/%lld", (long long)json_integer_value(json_object_get(j, "id")));
+    json_decref(j);
+    it_response_free(&r);
+    const char *pages[][2] = {{"/", "pages"},
+                              {"/settings", "API tokens"},
+                              {"/tenant/settings", "pages"},
+                              {"/admin/users", "pages@example.com"},
+                              {"/admin/passkeys", "page test"},
+                              {path, "page test"},
+                              {"/admin/audit", "signin.ok"},
+                              {"/admin/audit?action=signin.&success=true", "signin.ok"},
+                              {"/admin/outbox", "Outbox"},
+                              {"/admin/ratelimits", "signin_ip"},
+                              {"/logout", "/logout"}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        ck_assert_int_eq(request(&staff, "GET", pages[i][0], NULL, NULL, 0, &r), 200);
+        ck_assert_msg(strstr(ar_buf_cstr(&r.body), pages[i][1]) != NULL, "%s lacks '%s'", pages[i][0], pages[i][1]);
+        ck_assert_msg(strstr(ar_buf_cstr(&r.body), staff.csrf) != NULL || strstr(pages[i][0], "audit"),
+                      "%s has no CSRF token for its forms", pages[i][0]);
+        char cc[64];
+        ck_assert_str_eq(it_header(&r, "Cache-Control", cc, sizeof cc), "no-store");
+        it_response_free(&r);
+    }
+    ck_assert_int_eq(request(&staff, "GET", "/admin/audit?success=maybe", NULL, NULL, 0, &r), 400);
+    it_response_free(&r);
+    /* signed-out pages */
+    const char *anon[] = {"/login", "/signup", "/password/forgot"};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(request(NULL, "GET", anon[i], NULL, NULL, 0, &r), 200);
+        ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "name=\"csrf_token\""));
+        it_response_free(&r);
+    }
+    ck_assert_int_eq(request(NULL, "GET", "/password/reset?token=nonsense", NULL, NULL, 0, &r), 404);
+    it_response_free(&r);
+    /* a plain member is refused the staff and team pages */
+    char *key = mint_passkey(NULL);
+    client m = {0};
+    signup(&m, "jill", key);
+    ck_assert_int_eq(request(&m, "GET", "/admin/users", NULL, NULL, 0, &r), 403);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&m, "GET", "/tenant/settings", NULL, NULL, 0, &r), 200); /* owner of her own workspace */
+    it_response_free(&r);
+    free(key);
+}
+END_TEST
+
 START_TEST(browser_invite_signup_signout_signin)
 {
     char *key = mint_passkey("--note e2e");
@@ -585,6 +645,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, sixth_signin_is_rate_limited);
     tcase_add_test(tc, staff_and_tenant_admin_api);
     tcase_add_test(tc, password_reset_by_email);
+    tcase_add_test(tc, pages_render_with_real_data);
     tcase_add_test(tc, browser_invite_signup_signout_signin);
     suite_add_tcase(s, tc);
     return s;
