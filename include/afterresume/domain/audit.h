@@ -28,7 +28,10 @@ typedef struct ar_audit_event {
 } ar_audit_event;
 
 /* Append ev inside the caller's transaction (c is the ar_ctx_tx callback's connection). The ip,
- * user agent and request id come from ctx. 0, or -1 with err (AR_ERR_VALIDATION for a bad action). */
+ * user agent and request id come from ctx. Text is stored as valid UTF-8 (invalid bytes become '?') and cut
+ * to bounds (target_type 64, target_id 256, reason 1000 bytes); details over 64 KiB are stored as
+ * {"truncated":true}. 0, or -1 with err (AR_ERR_VALIDATION for a bad action or non-object details;
+ * a database error otherwise, which aborts the caller's transaction). ctx NULL = anonymous. */
 int ar_audit_write(PGconn *c, const ar_ctx *ctx, const ar_audit_event *ev, ar_error *err);
 
 /* Append ev in a transaction of its own (system context), e.g. for failures whose transaction rolled
@@ -52,15 +55,17 @@ typedef struct ar_audit_filter {
 ar_audit_filter ar_audit_filter_any(void);
 
 /* {"events":[{id, created_at, actor_id, actor_username, tenant_id, action, target_type, target_id, ip,
- * user_agent, request_id, success, reason, details}], "next_before_id": N|null}, newest first.
+ * user_agent, request_id, success, reason, details, passkey_id}], "next_before_id": N|null}, newest first
+ * (by id, so pages never skip or repeat a row: pass next_before_id back as f->before_id for the next page).
  * Staff (ctx->is_staff) read across tenants; otherwise ctx->role must be >= AR_ROLE_ADMIN and only
  * ctx->tenant_id's events are visible (AR_ERR_FORBIDDEN otherwise). Bad filter values → AR_ERR_VALIDATION
  * with fields. NULL on error. */
 json_t *ar_audit_list(const ar_ctx *ctx, const ar_audit_filter *f, ar_error *err);
 
-/* The same events (f->limit and f->before_id ignored except as a starting cursor) as RFC 4180 CSV with a
- * header row, at most 100,000 rows, newest first, cells that start with = + - @ prefixed with a single
- * quote (spreadsheet formula injection). Same access rules. Appends to out; 0 or -1 with err. */
+/* The same events as RFC 4180 CSV (CRLF line ends) with a header row and a passkey_id column, newest first,
+ * at most AR_AUDIT_EXPORT_MAX_ROWS rows; f->limit is ignored, f->before_id (if set) is where it starts.
+ * Cells that start with = + - @ (or a tab / carriage return) get a leading single quote so spreadsheets do
+ * not run them as formulas. Same access rules. Appends to out (left as it was on error); 0 or -1 with err. */
 int ar_audit_export_csv(const ar_ctx *ctx, const ar_audit_filter *f, ar_buf *out, ar_error *err);
 
 /* Maximum rows of one CSV export. */
