@@ -60,7 +60,8 @@ static int create_tx(PGconn *c, void *arg, ar_error *err)
     const char *params[7] = {a->hash, a->prefix, a->name, user, tenant, a->scope, days};
     PGresult *r = ar_db_exec(c, "tokens_insert", 7, params, err);
     if (!r) return -1;
-    const char *id = PQgetvalue(r, 0, 0);
+    char id[24];
+    snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0)); /* kept past PQclear for the audit row */
     a->info = json_pack("{s:I,s:s,s:s,s:s,s:s,s:n,s:o}", "id", (json_int_t)atoll(id), "name", a->name, "prefix",
                         a->prefix, "scope", a->scope, "created_at", PQgetvalue(r, 0, 1), "last_used_at",
                         "expires_at", nullable(r, 0, 2));

@@ -24,9 +24,12 @@ static void fail(ar_request *req, ar_error *err)
     ar_error_clear(err);
 }
 
-static json_t *admin_nav(const char *item)
+/* Mark the current admin section (admin_nav.<item>) and the Admin entry of the main navigation. */
+static json_t *with_admin_nav(json_t *data, const char *item)
 {
-    return json_pack("{s:{s:b},s:{s:b}}", "admin_nav", item, 1, "nav", "admin", 1);
+    json_object_set_new(data, "admin_nav", json_pack("{s:b}", item, 1));
+    json_object_set_new(data, "nav", json_pack("{s:b}", "admin", 1));
+    return data;
 }
 
 /* Mint from a form; on success returns {raw, link} to show once, else NULL with err. */
@@ -155,7 +158,7 @@ static void users_page(ar_request *req, int status, json_t *data)
         return;
     }
     json_t *d = data ? data : json_object();
-    json_object_update(d, admin_nav("users"));
+    with_admin_nav(d, "users");
     json_object_set(d, "users", json_object_get(list, "users"));
     json_object_set_new(d, "q", json_string(q ? q : ""));
     json_t *next = json_object_get(list, "next_after_id");
@@ -227,7 +230,7 @@ static void passkeys_page(ar_request *req, int status, json_t *data)
         return;
     }
     json_t *d = data ? data : json_object();
-    json_object_update(d, admin_nav("passkeys"));
+    with_admin_nav(d, "passkeys");
     json_object_set(d, "passkeys", json_object_get(list, "passkeys"));
     json_object_set_new(d, "status_filter", json_string(filter ? filter : ""));
     json_decref(list);
@@ -273,7 +276,7 @@ void web_admin_passkey_detail(ar_request *req)
         fail(req, &err);
         return;
     }
-    json_object_update(h, admin_nav("passkeys"));
+    with_admin_nav(h, "passkeys");
     web_page(req, 200, "pages/admin/passkey", "Passkey", h);
 }
 
@@ -297,7 +300,7 @@ void web_admin_audit(ar_request *req)
         json_object_set_new(e, "details_text", json_string(details && strcmp(details, "{}") != 0 ? details : ""));
         free(details);
     }
-    json_t *d = admin_nav("audit");
+    json_t *d = with_admin_nav(json_object(), "audit");
     json_object_set(d, "events", events);
     /* Keep the filters for the next page and the CSV link (values are re-encoded, never pasted raw). */
     const char *keys[] = {"actor_id", "action", "tenant_id", "since", "until", "success"};
@@ -344,7 +347,7 @@ void web_admin_outbox(ar_request *req)
         fail(req, &err);
         return;
     }
-    json_t *d = admin_nav("outbox");
+    json_t *d = with_admin_nav(json_object(), "outbox");
     json_object_set_new(d, "messages", messages);
     web_page(req, 200, "pages/admin/outbox", "E-mail outbox", d);
 }
@@ -359,7 +362,7 @@ static void ratelimits_page(ar_request *req, int status, json_t *data)
         return;
     }
     json_t *d = data ? data : json_object();
-    json_object_update(d, admin_nav("ratelimits"));
+    with_admin_nav(d, "ratelimits");
     json_object_set_new(d, "limits", live);
     json_object_set_new(d, "classes", ar_ratelimit_classes());
     web_page(req, status, "pages/admin/ratelimits", "Rate limits", d);
