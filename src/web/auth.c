@@ -166,6 +166,7 @@ static void settings_page(ar_request *req, int status, json_t *extra)
         ar_error_clear(&err);
         return;
     }
+    json_object_set(data, "user", user); /* the page's user, with the e-mail address */
     json_object_set_new(data, "profile", user);
     json_object_set_new(data, "sessions", sessions);
     json_object_set_new(data, "tokens", tokens);
@@ -248,8 +249,9 @@ void web_settings_token_create(ar_request *req)
         settings_page(req, 201, data);
         return;
     }
-    json_t *data = json_pack("{s:o,s:{s:s,s:s}}", "errors", web_form_errors(&err), "token_form", "name",
-                             field(req, "name"), "scope", field(req, "scope"));
+    json_t *data = json_pack("{s:o,s:{s:s,s:s,s:b,s:s}}", "errors", web_form_errors(&err), "form", "name",
+                             field(req, "name"), "scope", field(req, "scope"), "scope_write",
+                             strcmp(field(req, "scope"), "write") == 0, "expires_in_days", days_text);
     settings_page(req, err.code == AR_ERR_VALIDATION ? 422 : ar_err_http_status(err.code), data);
     ar_error_clear(&err);
 }
