@@ -5,6 +5,7 @@
 #include "afterresume/api/params.h"
 #include "afterresume/domain/accounts.h"
 #include "afterresume/domain/audit.h"
+#include "afterresume/domain/outbox.h"
 #include "afterresume/domain/passkeys.h"
 #include "afterresume/domain/ratelimit.h"
 #include "afterresume/http/response.h"
@@ -45,6 +46,7 @@ static void passkey_mint(ar_request *req, int staff)
     }
     char link[512];
     snprintf(link, sizeof link, "%s/signup?passkey=%s", req->app->cfg.public_url, raw);
+    if (o.email && *o.email && ar_outbox_send_invite(&req->ctx, o.email, link, &err) != 0) ar_error_clear(&err);
     json_t *body = json_pack("{s:s,s:I,s:s,s:s}", "message", "Passkey created; it is shown only once.", "id",
                              (json_int_t)id, "raw_key", raw, "link", link);
     sodium_memzero(raw, sizeof raw);
@@ -59,7 +61,9 @@ void api_passkeys_list(ar_request *req)
 {
     ar_error err = {0};
     const char *status = ar_req_query(req, "status");
-    respond_or_fail(req, 200, ar_passkey_list(&req->ctx, status && *status ? status : NULL, &err), &err);
+    ar_ctx ctx = req->ctx;
+    if (strncmp(req->path, "/api/tenant/", 12) == 0) ctx.is_staff = 0; /* the workspace's own invites */
+    respond_or_fail(req, 200, ar_passkey_list(&ctx, status && *status ? status : NULL, &err), &err);
 }
 
 void api_passkeys_detail(ar_request *req)

@@ -31,6 +31,35 @@ int ar_outbox_enqueue(PGconn *c, const ar_ctx *ctx, const char *to, const char *
     return 0;
 }
 
+typedef struct send_args {
+    const ar_ctx *ctx;
+    const char *to, *subject, *body;
+} send_args;
+
+static int send_tx(PGconn *c, void *arg, ar_error *err)
+{
+    send_args *a = arg;
+    return ar_outbox_enqueue(c, a->ctx, a->to, a->subject, a->body, err);
+}
+
+int ar_outbox_send(const ar_ctx *ctx, const char *to, const char *subject, const char *body, ar_error *err)
+{
+    ar_ctx sys = ar_ctx_system(ctx);
+    send_args a = {ctx, to, subject, body};
+    return ar_ctx_tx(&sys, send_tx, &a, err);
+}
+
+int ar_outbox_send_invite(const ar_ctx *ctx, const char *to, const char *link, ar_error *err)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "Hello,\n\n%s invited you to AfterResume, where you keep a log of your work and turn it into skills "
+             "and reports backed by evidence.\n\nCreate your account with this invite link:\n\n%s\n\n"
+             "The link works for the number of sign-ups and the time the inviter chose.\n",
+             ctx->username[0] ? ctx->username : "An administrator", link);
+    return ar_outbox_send(ctx, to, "You are invited to AfterResume", body, err);
+}
+
 typedef struct list_args {
     int limit;
     json_t *rows;

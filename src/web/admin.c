@@ -42,6 +42,11 @@ static json_t *mint_from_form(ar_request *req, int staff, ar_error *err)
         return NULL;
     char link[512];
     snprintf(link, sizeof link, "%s/signup?passkey=%s", req->app->cfg.public_url, raw);
+    if (o.email && *o.email) { /* best effort: the link is shown on the page either way */
+        ar_error mail_err = {0};
+        ar_outbox_send_invite(&req->ctx, o.email, link, &mail_err);
+        ar_error_clear(&mail_err);
+    }
     json_t *shown = json_pack("{s:s,s:s}", "raw", raw, "link", link);
     sodium_memzero(raw, sizeof raw);
     sodium_memzero(link, sizeof link);
@@ -53,8 +58,10 @@ static json_t *mint_from_form(ar_request *req, int staff, ar_error *err)
 static void team_page(ar_request *req, int status, json_t *data)
 {
     ar_error err = {0};
+    ar_ctx team = req->ctx; /* this workspace's invites only, even for staff */
+    team.is_staff = 0;
     json_t *members = ar_tenant_members(&req->ctx, &err);
-    json_t *passkeys = members ? ar_passkey_list(&req->ctx, NULL, &err) : NULL;
+    json_t *passkeys = members ? ar_passkey_list(&team, NULL, &err) : NULL;
     if (!members || !passkeys) {
         json_decref(members);
         json_decref(data);

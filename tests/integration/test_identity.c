@@ -496,9 +496,23 @@ START_TEST(staff_and_tenant_admin_api)
     ck_assert_int_eq(request(&staff, "GET", "/api/tenant/members/", NULL, NULL, 0, &r), 200);
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "root2"));
     it_response_free(&r);
-    ck_assert_int_eq(request(&staff, "POST", "/api/tenant/passkeys/", "{\"role\":\"read_only\"}", NULL, 1, &r), 201);
+    ck_assert_int_eq(request(&staff, "POST", "/api/tenant/passkeys/",
+                             "{\"role\":\"read_only\",\"email\":\"hank@example.com\"}", NULL, 1, &r),
+                     201);
     j = body(&r);
     snprintf(raw, sizeof raw, "%s", json_string_value(json_object_get(j, "raw_key")));
+    json_decref(j);
+    it_response_free(&r);
+    /* the invitee got the link by e-mail (outbox), and the workspace's list holds only its own invites */
+    PGconn *pc = it_pg_connect_to(db_url);
+    it_exec(pc, "SELECT set_config('app.bypass_rls', 'on', false)");
+    char *mail = it_query_value(pc, "SELECT body_text FROM email_outbox WHERE to_addr = 'hank@example.com'");
+    ck_assert_ptr_nonnull(strstr(mail, raw));
+    free(mail);
+    PQfinish(pc);
+    ck_assert_int_eq(request(&staff, "GET", "/api/tenant/passkeys/", NULL, NULL, 0, &r), 200);
+    j = body(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "count")), 1);
     json_decref(j);
     it_response_free(&r);
     client reader = {0};
