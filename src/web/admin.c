@@ -293,9 +293,58 @@ void web_admin_audit(ar_request *req)
 {
     ar_error err = {0};
     ar_audit_filter f;
-    json_t *list = ar_parse_audit_filter(req, &f, &err) == 0 ? ar_audit_list(&req->ctx, &f, &err) : NULL;
-    if (!list) {
+    json_t *list = NULL;
+    int filters_ok = ar_parse_audit_filter(req, &f, &err) == 0;
+    /* The page filters by username; the service by id. */
+    const char *actor = ar_req_query(req, "actor");
+    char actor_id[24] = "";
+    if (filters_ok && actor && *actor) {
+        f.actor_id = ar_account_find_id(&req->ctx, actor, &err);
+        if (f.actor_id <= 0) {
+            ar_error_clear(&err);
+            ar_error_field(&err, "actor", "No user has this username.");
+            ar_error_set(&err, AR_ERR_VALIDATION, "Some filters are not valid.");
+            filters_ok = 0;
+        } else {
+            snprintf(actor_id, sizeof actor_id, "%lld", f.actor_id);
+        }
+    }
+    if (filters_ok) list = ar_audit_list(&req->ctx, &f, &err);
+    if (!list && err.code != AR_ERR_VALIDATION) {
         fail(req, &err);
+        return;
+    }
+    json_t *d = with_admin_nav(json_object(), "audit");
+    json_t *form = json_object();
+    const char *keys[] = {"actor", "action", "tenant_id", "since", "until", "success"};
+    ar_buf q = AR_BUF_INIT; /* the same filters for the next page and the CSV link, re-encoded */
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *v = ar_req_query(req, keys[k]);
+        if (!v || !*v) continue;
+        json_object_set_new(form, keys[k], json_string(v));
+        const char *name = keys[k];
+        if (k == 0) {
+            name = "actor_id";
+            v = actor_id;
+        }
+        ar_buf_printf(&q, "&%s=", name);
+        for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+                ar_buf_putc(&q, (char)*p);
+            else
+                ar_buf_printf(&q, "%%%02X", *p);
+        }
+    }
+    const char *success = ar_req_query(req, "success");
+    json_object_set_new(form, "success_true", json_boolean(success && strcmp(success, "true") == 0));
+    json_object_set_new(form, "success_false", json_boolean(success && strcmp(success, "false") == 0));
+    json_object_set_new(d, "form", form);
+    if (!list) {
+        json_object_set_new(d, "errors", web_form_errors(&err));
+        json_object_set_new(d, "events", json_array());
+        ar_error_clear(&err);
+        ar_buf_free(&q);
+        web_page(req, 400, "pages/admin/audit", "Audit log", d);
         return;
     }
     json_t *events = json_object_get(list, "events");
@@ -307,33 +356,13 @@ void web_admin_audit(ar_request *req)
         json_object_set_new(e, "details_text", json_string(details && strcmp(details, "{}") != 0 ? details : ""));
         free(details);
     }
-    json_t *d = with_admin_nav(json_object(), "audit");
     json_object_set(d, "events", events);
-    /* Keep the filters for the next page and the CSV link (values are re-encoded, never pasted raw). */
-    const char *keys[] = {"actor_id", "action", "tenant_id", "since", "until", "success"};
-    ar_buf q = AR_BUF_INIT;
-    json_t *filters = json_object();
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        const char *v = ar_req_query(req, keys[k]);
-        if (!v || !*v) continue;
-        json_object_set_new(filters, keys[k], json_string(v));
-        ar_buf_printf(&q, "&%s=", keys[k]);
-        for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-                ar_buf_putc(&q, (char)*p);
-            else
-                ar_buf_printf(&q, "%%%02X", *p);
-        }
-    }
-    json_object_set_new(d, "filters", filters);
     json_t *next = json_object_get(list, "next_before_id");
     if (json_is_integer(next)) {
-        char *url = NULL;
         ar_buf u = AR_BUF_INIT;
         ar_buf_printf(&u, "/admin/audit?before_id=%lld%s", (long long)json_integer_value(next), ar_buf_cstr(&q));
-        url = ar_buf_steal(&u);
-        json_object_set_new(d, "next_url", json_string(url));
-        free(url);
+        json_object_set_new(d, "next_url", json_string(ar_buf_cstr(&u)));
+        ar_buf_free(&u);
     }
     ar_buf csv = AR_BUF_INIT;
     ar_buf_printf(&csv, "/api/admin/audit-events/export.csv?limit=200%s", ar_buf_cstr(&q));
