@@ -1,6 +1,7 @@
 /* AfterResume browser glue, loaded with defer on every page: adds the CSRF token to every htmx
    request, turns failed htmx requests into a visible message, closes open menus on outside click or
-   Escape, asks for confirmation on forms marked data-confirm and stops double submits.
+   Escape, asks for confirmation on forms marked data-confirm, stops double submits, shows timestamps in
+   local time and wires the copy buttons of one-time secrets.
    No inline code is needed anywhere (strict CSP) and nothing here talks to another origin. */
 (function () {
   'use strict';
@@ -147,6 +148,72 @@
     var forms = doc.querySelectorAll('form.is-submitting');
     for (var i = 0; i < forms.length; i++) {
       forms[i].classList.remove('is-submitting');
+    }
+  });
+
+  /* Timestamps: <time datetime="2025-03-11T10:22:33Z" data-local-time> shows the reader's local date and
+     time; the server's UTC text stays as the tooltip. Without JavaScript the UTC text is shown. */
+  var timeFormat = null;
+  try {
+    timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  } catch (ignored) {
+    timeFormat = null;
+  }
+  function localizeTimes(root) {
+    if (!timeFormat || !root || !root.querySelectorAll) {
+      return;
+    }
+    var items = root.querySelectorAll('time[data-local-time]:not([data-localized])');
+    for (var i = 0; i < items.length; i++) {
+      var raw = items[i].getAttribute('datetime') || '';
+      var date = new Date(raw.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+      if (isNaN(date.getTime())) {
+        continue;
+      }
+      items[i].title = raw;
+      items[i].textContent = timeFormat.format(date);
+      items[i].setAttribute('data-localized', '');
+    }
+  }
+
+  /* Copy buttons: <button data-copy="ID" hidden> copies the text of element ID (one-time secrets). They
+     stay hidden where the clipboard API is unavailable (plain HTTP); the text is selectable anyway. */
+  function revealCopyButtons(root) {
+    if (!navigator.clipboard || !window.isSecureContext || !root || !root.querySelectorAll) {
+      return;
+    }
+    var buttons = root.querySelectorAll('button[data-copy]');
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = false;
+    }
+  }
+  doc.addEventListener('click', function (evt) {
+    var button = evt.target && evt.target.closest ? evt.target.closest('button[data-copy]') : null;
+    var source = button ? doc.getElementById(button.getAttribute('data-copy')) : null;
+    if (!source) {
+      return;
+    }
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      if (!button.hasAttribute('data-label')) {
+        button.setAttribute('data-label', button.textContent);
+      }
+      button.textContent = 'Copied';
+      window.setTimeout(function () { button.textContent = button.getAttribute('data-label'); }, 2000);
+    }, function () {
+      showToast('Could not copy. Select the text and copy it by hand.', 'warn');
+    });
+  });
+
+  function enhance(root) {
+    localizeTimes(root);
+    revealCopyButtons(root);
+  }
+  enhance(doc);
+  /* Content swapped in by htmx (e.g. a table row after an inline action). */
+  doc.addEventListener('htmx:load', function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && elt.parentNode) {
+      enhance(elt.parentNode);
     }
   });
 
