@@ -53,6 +53,48 @@ static json_t *mint_from_form(ar_request *req, int staff, ar_error *err)
     return shown;
 }
 
+/* Rows of a passkey list get can_revoke (anything not yet revoked can be). */
+static void mark_revocable(json_t *passkeys)
+{
+    size_t i;
+    json_t *pk;
+    json_array_foreach(passkeys, i, pk)
+    {
+        const char *st = json_string_value(json_object_get(pk, "status"));
+        json_object_set_new(pk, "can_revoke", json_boolean(!st || strcmp(st, "revoked") != 0));
+    }
+}
+
+/* The mint form's values, refilled after an error (selects re-selected through form.role_<value>). */
+static json_t *mint_form_values(ar_request *req)
+{
+    json_t *form = json_object();
+    const char *keys[] = {"tenant_id", "max_uses", "expires_in_days", "note", "email"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *v = ar_req_field(req, keys[k]);
+        if (v) json_object_set_new(form, keys[k], json_string(v));
+    }
+    const char *role = ar_req_field(req, "role");
+    if (role && (strcmp(role, "admin") == 0 || strcmp(role, "read_only") == 0)) {
+        char key[32];
+        snprintf(key, sizeof key, "role_%s", role);
+        json_object_set_new(form, key, json_true());
+    }
+    return form;
+}
+
+/* Passkey services name the expiry field "expires_in"; the forms call it expires_in_days. */
+static json_t *mint_errors(const ar_error *err)
+{
+    json_t *errors = web_form_errors(err);
+    json_t *v = json_object_get(errors, "expires_in");
+    if (v) {
+        json_object_set(errors, "expires_in_days", v);
+        json_object_del(errors, "expires_in");
+    }
+    return errors;
+}
+
 /* ---- team (tenant owners/admins) -------------------------------------------------------------------------- */
 
 static void team_page(ar_request *req, int status, json_t *data)
@@ -80,10 +122,17 @@ static void team_page(ar_request *req, int status, json_t *data)
         int can_edit = !is_self && (req->ctx.role == AR_ROLE_OWNER || (role && strcmp(role, "owner") != 0));
         json_object_set_new(m, "is_self", json_boolean(is_self));
         json_object_set_new(m, "can_edit", json_boolean(can_edit));
+        if (role) {
+            char key[32];
+            snprintf(key, sizeof key, "role_%s", role);
+            json_object_set_new(m, key, json_true());
+        }
     }
     json_t *d = data ? data : json_object();
     json_object_set(d, "members", rows);
+    mark_revocable(json_object_get(passkeys, "passkeys"));
     json_object_set(d, "passkeys", json_object_get(passkeys, "passkeys"));
+    json_object_set_new(d, "nav", json_pack("{s:b}", "team", 1));
     json_decref(members);
     json_decref(passkeys);
     web_page(req, status, "pages/tenant_settings", "Team", d);
@@ -128,7 +177,7 @@ void web_team_passkey_mint(ar_request *req)
     ar_error err = {0};
     json_t *shown = mint_from_form(req, 0, &err);
     if (!shown) {
-        team_page(req, 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        team_page(req, 422, json_pack("{s:o,s:o}", "errors", mint_errors(&err), "form", mint_form_values(req)));
         ar_error_clear(&err);
         return;
     }
@@ -167,12 +216,22 @@ static void users_page(ar_request *req, int status, json_t *data)
     json_t *d = data ? data : json_object();
     with_admin_nav(d, "users");
     json_object_set(d, "users", json_object_get(list, "users"));
-    json_object_set_new(d, "q", json_string(q ? q : ""));
+    json_object_set_new(d, "form", json_pack("{s:s,s:b,s:b}", "q", q ? q : "", "active_true", active_filter == 1,
+                                             "active_false", active_filter == 0));
     json_t *next = json_object_get(list, "next_after_id");
     if (json_is_integer(next)) {
         ar_buf url = AR_BUF_INIT;
         ar_buf_printf(&url, "/admin/users?after=%lld", (long long)json_integer_value(next));
         if (active_filter >= 0) ar_buf_printf(&url, "&active=%s", active_filter ? "true" : "false");
+        if (q && *q) {
+            ar_buf_puts(&url, "&q=");
+            for (const unsigned char *p = (const unsigned char *)q; *p; p++) {
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+                    ar_buf_putc(&url, (char)*p);
+                else
+                    ar_buf_printf(&url, "%%%02X", *p);
+            }
+        }
         json_object_set_new(d, "next_url", json_string(ar_buf_cstr(&url)));
         ar_buf_free(&url);
     }
@@ -238,8 +297,19 @@ static void passkeys_page(ar_request *req, int status, json_t *data)
     }
     json_t *d = data ? data : json_object();
     with_admin_nav(d, "passkeys");
+    mark_revocable(json_object_get(list, "passkeys"));
     json_object_set(d, "passkeys", json_object_get(list, "passkeys"));
-    json_object_set_new(d, "status_filter", json_string(filter ? filter : ""));
+    json_t *form = json_object_get(d, "form");
+    if (!form) {
+        form = json_object();
+        json_object_set_new(d, "form", form);
+    }
+    json_object_set_new(form, "status", json_string(filter ? filter : ""));
+    if (filter && strlen(filter) < 20) {
+        char key[32];
+        snprintf(key, sizeof key, "status_%s", filter);
+        json_object_set_new(form, key, json_true());
+    }
     json_decref(list);
     web_page(req, status, "pages/admin/passkeys", "Invite passkeys", d);
 }
@@ -254,7 +324,7 @@ void web_admin_passkey_mint(ar_request *req)
     ar_error err = {0};
     json_t *shown = mint_from_form(req, 1, &err);
     if (!shown) {
-        passkeys_page(req, 422, json_pack("{s:o}", "errors", web_form_errors(&err)));
+        passkeys_page(req, 422, json_pack("{s:o,s:o}", "errors", mint_errors(&err), "form", mint_form_values(req)));
         ar_error_clear(&err);
         return;
     }
@@ -283,6 +353,9 @@ void web_admin_passkey_detail(ar_request *req)
         fail(req, &err);
         return;
     }
+    json_t *pk = json_object_get(h, "passkey");
+    const char *st = json_string_value(json_object_get(pk, "status"));
+    json_object_set_new(pk, "can_revoke", json_boolean(!st || strcmp(st, "revoked") != 0));
     with_admin_nav(h, "passkeys");
     web_page(req, 200, "pages/admin/passkey", "Passkey", h);
 }

@@ -47,9 +47,9 @@ void web_page(ar_request *req, int status, const char *page, const char *title, 
             json_object_set_new(data, "tenants", tenants);
         else
             json_decref(tenants);
-        json_t *ctx_tenant = json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)req->ctx.tenant_id, "name",
+        json_t *ctx_tenant = json_pack("{s:I,s:s,s:s,s:b,s:b}", "id", (json_int_t)req->ctx.tenant_id, "name",
                                        tenant_name ? tenant_name : "", "role", ar_role_name(req->ctx.role), "is_admin",
-                                       req->ctx.role >= AR_ROLE_ADMIN);
+                                       req->ctx.role >= AR_ROLE_ADMIN, "can_switch", json_array_size(memberships) > 1);
         json_object_set_new(data, "tenant", ctx_tenant);
         json_decref(memberships);
     }
