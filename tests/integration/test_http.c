@@ -392,6 +392,18 @@ START_TEST(browser_smoke)
 }
 END_TEST
 
+/* Every page template rendered with sample contexts in Chromium under the daemon's CSP: accessibility hooks,
+ * CSRF tokens in forms, escaping of hostile text, phone widths, htmx row actions (tests/e2e/templates_render.mjs). */
+START_TEST(page_templates_in_a_browser)
+{
+    int rc = system("node tests/e2e/templates_render.mjs > /tmp/ar-templates-render.log 2>&1");
+    if (rc != 0) {
+        char *out = it_read_file("/tmp/ar-templates-render.log");
+        ck_abort_msg("template checks failed:\n%s", out);
+    }
+}
+END_TEST
+
 Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -418,5 +430,9 @@ Suite *http_suite(void)
     tcase_add_test(life, port_in_use_fails_fast);
     tcase_add_test(life, bad_config_fails_fast);
     suite_add_tcase(s, life);
+    TCase *pages = tcase_create("templates");
+    tcase_set_timeout(pages, 120);
+    tcase_add_test(pages, page_templates_in_a_browser);
+    suite_add_tcase(s, pages);
     return s;
 }
