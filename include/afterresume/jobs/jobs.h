@@ -1,0 +1,50 @@
+/* jobs.h — job rows as services: enqueue (idempotent by key), read one job and its event timeline, list,
+ * cancel, retry. Every service takes the caller's context; reads are tenant-isolated (another tenant's job
+ * is AR_ERR_NOT_FOUND), a plain member or read-only user sees only their own jobs, tenant admins and owners
+ * all of the tenant's, staff (ctx->is_staff) every tenant's.
+ *
+ * Job JSON: {"id","type","status","attempts","max_attempts","progress","progress_message","payload",
+ * "result","last_error","idempotency_key","parent_id","user_id","tenant_id","cancel_requested",
+ * "created_at","started_at","finished_at","next_run_at"} (times ISO-8601 UTC or null).
+ * Event JSON: {"id","created_at","level","message","data"}. */
+#ifndef AFTERRESUME_JOBS_JOBS_H
+#define AFTERRESUME_JOBS_JOBS_H
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "afterresume/core/error.h"
+#include "afterresume/domain/context.h"
+
+/* Register the job statements and the built-in job types (call after ar_domain_register_all()). */
+void ar_jobs_register(void);
+
+/* Enqueue a job of a registered type for ctx's tenant (and user, if any) in its own transaction, then
+ * wake a worker. payload (borrowed, NULL = {}) must be an object. With an idempotency key (1..200 chars)
+ * an existing job of the same tenant/type/key is returned instead of a new one. Valkey being down is not
+ * an error: the row stays queued and the reconciler delivers it later. Unknown type / bad payload →
+ * AR_ERR_VALIDATION; no tenant → AR_ERR_UNAUTHORIZED. */
+int ar_job_enqueue(const ar_ctx *ctx, const char *type, json_t *payload, const char *idempotency_key,
+                   long long *job_id, ar_error *err);
+/* The same inside the caller's ar_ctx_tx (connection c). It does not wake a worker: after the caller's
+ * transaction commits, call ar_job_wake(*job_id) (or leave it to the reconciler). parent_id 0 = none. */
+int ar_job_enqueue_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t *payload,
+                         const char *idempotency_key, long long parent_id, long long *job_id, ar_error *err);
+/* Push a committed queued job to the stream (errors are logged, not returned). */
+void ar_job_wake(long long job_id);
+
+/* One job (new reference) or NULL + err (AR_ERR_NOT_FOUND when not visible to ctx). */
+json_t *ar_job_get(const ar_ctx *ctx, long long id, ar_error *err);
+/* The job's timeline, oldest first (array, new reference) or NULL + err (AR_ERR_NOT_FOUND). */
+json_t *ar_job_events(const ar_ctx *ctx, long long id, ar_error *err);
+/* Jobs visible to ctx, newest first: status NULL/"" = any; limit 1..200 (0 = 50); before_id > 0 for the
+ * next page (ids below it). Array (new reference) or NULL + err (AR_ERR_VALIDATION on a bad status). */
+json_t *ar_job_list(const ar_ctx *ctx, const char *status, int limit, long long before_id, ar_error *err);
+
+/* Cancel (the job's own user, a tenant admin/owner, or staff): queued → cancelled at once; running →
+ * cancel_requested (the handler sees it through ar_job_progress). A finished job → AR_ERR_CONFLICT. */
+int ar_job_cancel(const ar_ctx *ctx, long long id, ar_error *err);
+/* Retry a failed job (tenant admin/owner or staff): back to queued with attempts reset, then wake a worker.
+ * Not failed → AR_ERR_CONFLICT; a member → AR_ERR_FORBIDDEN. */
+int ar_job_retry(const ar_ctx *ctx, long long id, ar_error *err);
+
+#endif

@@ -1,0 +1,549 @@
+/* test_jobs.c — integration tests of the job system against the test PostgreSQL and Valkey (a dedicated
+ * Valkey database, 9, and a random key prefix per test): a job runs once and succeeds; a failing job is
+ * retried on the same row with growing delays and fails at max attempts, then an admin retries it;
+ * duplicate deliveries run a job once; an unacknowledged delivery is re-delivered after the visibility
+ * timeout; a job whose worker died is re-queued and completes; jobs survive Valkey losing everything (the
+ * reconciler); cancelling queued and running jobs; shutdown past the grace period re-queues; tenant and
+ * role isolation of the services. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "afterresume/core/alloc.h"
+#include "afterresume/core/error.h"
+#include "afterresume/db/db.h"
+#include "afterresume/domain/context.h"
+#include "afterresume/domain/registry.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/queue.h"
+#include "afterresume/jobs/valkey.h"
+#include "afterresume/jobs/worker.h"
+#include "integration/harness.h"
+
+static char *db_url;
+static PGconn *raw;
+static long long tenant_a, tenant_b, alice, amy, bob, staff_user;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* VALKEY_URL with its database number replaced by 9 (the jobs tests flush it). */
+static char *valkey_db9_url(void)
+{
+    const char *url = it_valkey_url();
+    const char *scheme = strstr(url, "://");
+    ck_assert_msg(scheme != NULL, "VALKEY_URL has no scheme");
+    const char *slash = strchr(scheme + 3, '/');
+    int len = slash ? (int)(slash - url) : (int)strlen(url);
+    return ar_asprintf("%.*s/9", len, url);
+}
+
+static void setup(void)
+{
+    char *hex = it_random_hex(6);
+    char *prefix = ar_asprintf("itjobs-%s", hex);
+    setenv("AR_QUEUE_PREFIX", prefix, 1);
+    ar_free(prefix);
+    ar_free(hex);
+    setenv("AR_JOB_RETRY_BASE_MS", "200", 1);
+    setenv("AR_JOB_VISIBILITY_MS", "1000", 1);
+    setenv("AR_JOB_STALE_MS", "1000", 1);
+    setenv("AR_JOB_RECONCILE_MS", "300", 1);
+    db_url = it_migrated_db();
+    ar_domain_register_all();
+    ar_jobs_register();
+    char *vurl = valkey_db9_url();
+    ar_error err = {0};
+    ck_assert_msg(ar_valkey_configure(vurl, &err) == 0, "valkey configure: %s", err.message);
+    ar_free(vurl);
+    raw = it_pg_connect_to(db_url);
+    tenant_a = it_query_long(raw, "INSERT INTO tenants (name) VALUES ('Tenant A') RETURNING id");
+    tenant_b = it_query_long(raw, "INSERT INTO tenants (name) VALUES ('Tenant B') RETURNING id");
+    alice = it_query_long(raw, "INSERT INTO users (username, email, password_hash) VALUES ('alice', "
+                               "'alice@example.com', 'x') RETURNING id");
+    amy = it_query_long(raw, "INSERT INTO users (username, email, password_hash) VALUES ('amy', 'amy@example.com', "
+                             "'x') RETURNING id");
+    bob = it_query_long(raw, "INSERT INTO users (username, email, password_hash) VALUES ('bob', 'bob@example.com', "
+                             "'x') RETURNING id");
+    staff_user = it_query_long(raw, "INSERT INTO users (username, email, password_hash, is_staff) VALUES ('root', "
+                                    "'root@example.com', 'x', true) RETURNING id");
+    it_exec(raw, "SET app.bypass_rls = 'on'"); /* raw checks read every tenant's jobs */
+}
+
+static void teardown(void)
+{
+    ar_error err = {0};
+    redisReply *r = ar_valkey_command(&err, "DEL %s %s", ar_queue_stream_key(), ar_queue_delayed_key());
+    if (r) freeReplyObject(r);
+    ar_error_clear(&err);
+    ar_valkey_thread_close();
+    ar_db_shutdown();
+    PQfinish(raw);
+    raw = NULL;
+    it_drop_db(db_url);
+    ar_free(db_url);
+    db_url = NULL;
+}
+
+static ar_ctx make_ctx(long long user, long long tenant, ar_role role, int staff)
+{
+    ar_ctx c = {0};
+    c.user_id = user;
+    c.tenant_id = tenant;
+    c.role = role;
+    c.is_staff = staff;
+    snprintf(c.request_id, sizeof c.request_id, "req-%lld", user);
+    return c;
+}
+
+static ar_ctx member_alice(void)
+{
+    return make_ctx(alice, tenant_a, AR_ROLE_MEMBER, 0);
+}
+
+static ar_ctx member_amy(void)
+{
+    return make_ctx(amy, tenant_a, AR_ROLE_MEMBER, 0);
+}
+
+static ar_ctx admin_a(void)
+{
+    return make_ctx(amy, tenant_a, AR_ROLE_ADMIN, 0);
+}
+
+static ar_ctx owner_b(void)
+{
+    return make_ctx(bob, tenant_b, AR_ROLE_OWNER, 0);
+}
+
+static long long enqueue(const ar_ctx *ctx, const char *payload_json, const char *key)
+{
+    json_t *payload = payload_json ? json_loads(payload_json, 0, NULL) : NULL;
+    ck_assert_msg(!payload_json || payload, "bad test payload");
+    long long id = 0;
+    ar_error err = {0};
+    int rc = ar_job_enqueue(ctx, "noop", payload, key, &id, &err);
+    json_decref(payload);
+    ck_assert_msg(rc == 0, "enqueue failed: %s", err.message);
+    ck_assert_int_gt(id, 0);
+    ar_error_clear(&err);
+    return id;
+}
+
+static ar_worker_pool *start_pool(int threads)
+{
+    ar_error err = {0};
+    ar_worker_pool *p = ar_worker_pool_start(threads, &err);
+    ck_assert_msg(p != NULL, "pool start failed: %s", err.message);
+    ar_error_clear(&err);
+    return p;
+}
+
+static char *job_field(long long id, const char *column)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT %s::text FROM jobs WHERE id = %lld", column, id);
+    return it_query_value(raw, sql);
+}
+
+/* Poll until the job has the status; fails the test after timeout_ms. */
+static void wait_status(long long id, const char *status, long timeout_ms)
+{
+    char *last = NULL;
+    for (long waited = 0;; waited += 20) {
+        ar_free(last);
+        last = job_field(id, "status");
+        if (last && strcmp(last, status) == 0) break;
+        if (waited >= timeout_ms) ck_abort_msg("job %lld is %s, not %s, after %ld ms", id, last, status, timeout_ms);
+        sleep_ms(20);
+    }
+    ar_free(last);
+}
+
+static long count_sql(const char *fmt, long long id)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, fmt, id);
+    return it_query_long(raw, sql);
+}
+
+START_TEST(job_runs_once_and_succeeds)
+{
+    ar_ctx alice_ctx = member_alice();
+    ar_worker_pool *p = start_pool(2);
+    long long id = enqueue(&alice_ctx, "{\"hello\":\"world\"}", NULL);
+    wait_status(id, "succeeded", 10000);
+    ar_worker_pool_stop(p, 5);
+
+    ar_error err = {0};
+    json_t *job = ar_job_get(&alice_ctx, id, &err);
+    ck_assert_msg(job != NULL, "get failed: %s", err.message);
+    ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "succeeded");
+    ck_assert_int_eq(json_integer_value(json_object_get(job, "attempts")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(job, "progress")), 100);
+    ck_assert(json_is_true(json_object_get(json_object_get(job, "result"), "ok")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(job, "result"), "attempt")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(job, "payload"), "hello")), "world");
+    ck_assert_int_eq(json_integer_value(json_object_get(job, "user_id")), alice);
+    ck_assert(json_is_string(json_object_get(job, "finished_at")));
+    json_decref(job);
+
+    json_t *events = ar_job_events(&alice_ctx, id, &err);
+    ck_assert_msg(events != NULL, "events failed: %s", err.message);
+    ck_assert_int_eq(json_array_size(events), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 0), "message")), "queued");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 1), "message")), "started");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 2), "message")), "succeeded");
+    json_decref(events);
+
+    /* Idempotency key: the same job comes back; another key or type makes a new one. */
+    long long k1 = enqueue(&alice_ctx, NULL, "report-2026-11");
+    long long k2 = enqueue(&alice_ctx, "{\"other\":1}", "report-2026-11");
+    long long k3 = enqueue(&alice_ctx, NULL, "report-2026-12");
+    ck_assert_int_eq(k1, k2);
+    ck_assert_int_ne(k1, k3);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE idempotency_key = 'report-2026-11' AND %lld > 0",
+                               1),
+                     1);
+
+    /* Validation: unknown type, non-object payload, no tenant. */
+    long long bad = 0;
+    ck_assert_int_eq(ar_job_enqueue(&alice_ctx, "no_such_type", NULL, NULL, &bad, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_VALIDATION);
+    ck_assert_ptr_nonnull(json_object_get(err.fields, "type"));
+    ar_error_clear(&err);
+    json_t *arr = json_array();
+    ck_assert_int_eq(ar_job_enqueue(&alice_ctx, "noop", arr, NULL, &bad, &err), -1);
+    json_decref(arr);
+    ck_assert_int_eq(err.code, AR_ERR_VALIDATION);
+    ck_assert_ptr_nonnull(json_object_get(err.fields, "payload"));
+    ar_error_clear(&err);
+    ar_ctx no_tenant = make_ctx(alice, 0, AR_ROLE_NONE, 0);
+    ck_assert_int_eq(ar_job_enqueue(&no_tenant, "noop", NULL, NULL, &bad, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_UNAUTHORIZED);
+    ar_error_clear(&err);
+}
+END_TEST
+
+START_TEST(failing_job_retries_same_row_with_backoff_then_fails)
+{
+    ar_ctx alice_ctx = member_alice();
+    ar_worker_pool *p = start_pool(2);
+    long long id = enqueue(&alice_ctx, "{\"fail_times\":10}", NULL);
+    wait_status(id, "failed", 15000);
+
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE %lld > 0", 1), 1); /* one row, no copies */
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "3");
+    ar_free(attempts);
+    char *last_error = job_field(id, "last_error");
+    ck_assert_ptr_nonnull(strstr(last_error, "planned failure 3"));
+    ar_free(last_error);
+
+    /* Timeline: queued, then per attempt started + (retry | failed). */
+    ar_error err = {0};
+    json_t *events = ar_job_events(&alice_ctx, id, &err);
+    ck_assert_msg(events != NULL, "events failed: %s", err.message);
+    const char *expected[] = {"queued",  "started", "attempt failed; retry scheduled",
+                              "started", "attempt failed; retry scheduled",
+                              "started", "failed"};
+    ck_assert_int_eq(json_array_size(events), 7);
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, i), "message")), expected[i]);
+    json_t *retry1 = json_object_get(json_array_get(events, 2), "data");
+    json_t *retry2 = json_object_get(json_array_get(events, 4), "data");
+    ck_assert_int_eq(json_integer_value(json_object_get(retry1, "delay_ms")), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(retry2, "delay_ms")), 400);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 6), "level")), "error");
+    json_decref(events);
+
+    /* The real gaps between a failure and the next start grow and respect the delays. */
+    long gap1 = count_sql("SELECT (extract(epoch FROM (SELECT created_at FROM job_events WHERE job_id = %1$lld "
+                          "AND message = 'started' ORDER BY id OFFSET 1 LIMIT 1) - (SELECT created_at FROM "
+                          "job_events WHERE job_id = %1$lld AND message LIKE 'attempt failed%%' ORDER BY id LIMIT 1)) "
+                          "* 1000)::bigint",
+                          id);
+    long gap2 = count_sql("SELECT (extract(epoch FROM (SELECT created_at FROM job_events WHERE job_id = %1$lld "
+                          "AND message = 'started' ORDER BY id OFFSET 2 LIMIT 1) - (SELECT created_at FROM "
+                          "job_events WHERE job_id = %1$lld AND message LIKE 'attempt failed%%' ORDER BY id OFFSET 1 "
+                          "LIMIT 1)) * 1000)::bigint",
+                          id);
+    ck_assert_msg(gap1 >= 190 && gap2 >= 390 && gap2 > gap1, "retry gaps %ld ms then %ld ms", gap1, gap2);
+
+    /* Retry: not for a plain member; an admin puts the same row back to the queue with attempts reset. */
+    ar_ctx amy_ctx = member_amy();
+    ck_assert_int_eq(ar_job_retry(&alice_ctx, id, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_FORBIDDEN);
+    ar_error_clear(&err);
+    ck_assert_int_eq(ar_job_retry(&amy_ctx, id, &err), -1); /* not hers: cannot even see it */
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ar_ctx admin = admin_a();
+    ck_assert_msg(ar_job_retry(&admin, id, &err) == 0, "retry failed: %s", err.message);
+    ck_assert_int_ne(ar_job_retry(&admin, id, &err), 0); /* no longer failed */
+    ar_error_clear(&err);
+    wait_status(id, "failed", 15000);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message = 'started'", id), 6);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message = 'retry requested'",
+                               id),
+                     1);
+    char *attempts2 = job_field(id, "attempts");
+    ck_assert_str_eq(attempts2, "3");
+    ar_free(attempts2);
+}
+END_TEST
+
+START_TEST(duplicate_delivery_runs_once)
+{
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, NULL, NULL); /* pool not running yet: the wake-up waits in the stream */
+    ar_error err = {0};
+    ck_assert_int_eq(ar_queue_push(id, &err), 0);
+    ck_assert_int_eq(ar_queue_push(id, &err), 0);
+    long long stream_len = 0, delayed = 0;
+    ck_assert_int_eq(ar_queue_depth(&stream_len, &delayed, &err), 0);
+    ck_assert_int_eq(stream_len, 3);
+    ar_worker_pool *p = start_pool(2);
+    wait_status(id, "succeeded", 10000);
+    for (int i = 0; i < 200; i++) { /* every delivery acknowledged and deleted */
+        ck_assert_int_eq(ar_queue_depth(&stream_len, &delayed, &err), 0);
+        if (stream_len == 0) break;
+        sleep_ms(20);
+    }
+    ck_assert_int_eq(stream_len, 0);
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_uint_eq(st.claimed, 1);
+    ck_assert_uint_ge(st.duplicates, 2);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message = 'started'", id), 1);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "1");
+    ar_free(attempts);
+}
+END_TEST
+
+START_TEST(unacknowledged_delivery_is_redelivered)
+{
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, NULL, NULL);
+    ar_error err = {0};
+    ck_assert_int_eq(ar_queue_ensure_group(&err), 0);
+    ar_queue_msg msg;
+    /* A consumer that reads the entry and dies without acknowledging it. */
+    ck_assert_int_eq(ar_queue_read("ghost-consumer", 100, &msg, 1, &err), 1);
+    ck_assert_int_eq(msg.job_id, id);
+    ar_worker_pool *p = start_pool(1);
+    wait_status(id, "succeeded", 10000); /* after the 1 s visibility timeout */
+    ar_worker_pool_stop(p, 5);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "1");
+    ar_free(attempts);
+}
+END_TEST
+
+START_TEST(job_of_dead_worker_is_requeued_and_completes)
+{
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, NULL, NULL);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET status = 'running', attempts = 1, worker_id = 'dead-host:1:1:w0', started_at = now() - "
+             "interval '1 hour', heartbeat_at = now() - interval '1 hour' WHERE id = %lld",
+             id);
+    it_exec(raw, sql);
+    ar_worker_pool *p = start_pool(2);
+    wait_status(id, "succeeded", 10000);
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_uint_ge(st.requeued, 1);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "2");
+    ar_free(attempts);
+    ck_assert_int_eq(
+        count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message = 'worker lost; re-queued'", id),
+        1);
+    char *worker = job_field(id, "worker_id");
+    ck_assert_msg(strncmp(worker, "dead-host", 9) != 0, "completed by %s", worker);
+    ar_free(worker);
+}
+END_TEST
+
+START_TEST(jobs_survive_valkey_losing_everything)
+{
+    ar_ctx alice_ctx = member_alice();
+    for (int i = 0; i < 100; i++) enqueue(&alice_ctx, NULL, NULL);
+    ar_error err = {0};
+    redisReply *r = ar_valkey_command(&err, "FLUSHDB");
+    ck_assert_msg(r && r->type == REDIS_REPLY_STATUS, "FLUSHDB failed: %s", err.message);
+    freeReplyObject(r);
+    long long stream_len = -1, delayed = -1;
+    ck_assert_int_eq(ar_queue_depth(&stream_len, &delayed, &err), 0);
+    ck_assert_int_eq(stream_len, 0);
+    ar_worker_pool *p = start_pool(2);
+    long done = 0;
+    for (int i = 0; i < 1500; i++) {
+        done = it_query_long(raw, "SELECT count(*) FROM jobs WHERE status = 'succeeded'");
+        if (done == 100) break;
+        sleep_ms(20);
+    }
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_int_eq(done, 100);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE attempts <> 1"), 0);
+    ck_assert_uint_ge(st.reconciled, 100);
+    ck_assert_uint_eq(st.claimed, 100);
+}
+END_TEST
+
+START_TEST(cancel_queued_and_running_jobs)
+{
+    ar_ctx alice_ctx = member_alice();
+    ar_error err = {0};
+    /* Queued (no pool): cancelled at once. */
+    long long queued = enqueue(&alice_ctx, NULL, NULL);
+    ck_assert_msg(ar_job_cancel(&alice_ctx, queued, &err) == 0, "cancel failed: %s", err.message);
+    wait_status(queued, "cancelled", 0);
+    ck_assert_int_eq(ar_job_cancel(&alice_ctx, queued, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_CONFLICT);
+    ar_error_clear(&err);
+    /* Another member cannot cancel alice's job (cannot see it); a read-only member may not act. */
+    long long other = enqueue(&alice_ctx, "{\"sleep_ms\":5000}", NULL);
+    ar_ctx amy_ctx = member_amy();
+    ck_assert_int_eq(ar_job_cancel(&amy_ctx, other, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ar_ctx alice_ro = make_ctx(alice, tenant_a, AR_ROLE_READ_ONLY, 0);
+    ck_assert_int_eq(ar_job_cancel(&alice_ro, other, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_FORBIDDEN);
+    ar_error_clear(&err);
+
+    /* Running: cancel_requested, the handler notices through its progress report and stops. */
+    ar_worker_pool *p = start_pool(2);
+    wait_status(other, "running", 10000);
+    ar_ctx admin = admin_a();
+    ck_assert_msg(ar_job_cancel(&admin, other, &err) == 0, "cancel failed: %s", err.message);
+    char *requested = job_field(other, "cancel_requested");
+    ck_assert_str_eq(requested, "true");
+    ar_free(requested);
+    wait_status(other, "cancelled", 3000);
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_uint_eq(st.cancelled, 1);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message IN "
+                               "('cancel requested', 'cancelled')",
+                               other),
+                     2);
+    char *progress = job_field(other, "progress");
+    ck_assert_int_lt(atoi(progress), 100);
+    ar_free(progress);
+    char *attempts = job_field(other, "attempts");
+    ck_assert_str_eq(attempts, "1"); /* not retried */
+    ar_free(attempts);
+}
+END_TEST
+
+START_TEST(shutdown_past_grace_requeues_running_job)
+{
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, "{\"sleep_ms\":5000}", NULL);
+    ar_worker_pool *p = start_pool(1);
+    wait_status(id, "running", 10000);
+    ar_worker_pool_stop(p, 0);
+    wait_status(id, "queued", 0);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "0");
+    ar_free(attempts);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message = "
+                               "'interrupted by shutdown; re-queued'",
+                               id),
+                     1);
+}
+END_TEST
+
+START_TEST(tenant_and_role_isolation)
+{
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, NULL, NULL);
+    ar_ctx bob_ctx = owner_b();
+    ar_error err = {0};
+    ck_assert_ptr_null(ar_job_get(&bob_ctx, id, &err));
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ck_assert_ptr_null(ar_job_events(&bob_ctx, id, &err));
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ck_assert_int_eq(ar_job_cancel(&bob_ctx, id, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ck_assert_int_eq(ar_job_retry(&bob_ctx, id, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    json_t *list = ar_job_list(&bob_ctx, NULL, 0, 0, &err);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_int_eq(json_array_size(list), 0);
+    json_decref(list);
+
+    /* Row-level security, below the service: tenant B's settings see no row of tenant A. */
+    char sql[256];
+    it_exec(raw, "BEGIN");
+    snprintf(sql, sizeof sql, "SELECT set_config('app.tenant_id', '%lld', true), set_config('app.bypass_rls', 'off', true)", tenant_b);
+    it_exec(raw, sql);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs"), 0);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM job_events"), 0);
+    it_exec(raw, "COMMIT");
+
+    /* Within tenant A: another member sees nothing, an admin sees it, staff see it. */
+    ar_ctx amy_ctx = member_amy();
+    ck_assert_ptr_null(ar_job_get(&amy_ctx, id, &err));
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    list = ar_job_list(&amy_ctx, "", 10, 0, &err);
+    ck_assert_int_eq(json_array_size(list), 0);
+    json_decref(list);
+    ar_ctx admin = admin_a();
+    json_t *job = ar_job_get(&admin, id, &err);
+    ck_assert_ptr_nonnull(job);
+    json_decref(job);
+    list = ar_job_list(&admin, "queued", 10, 0, &err);
+    ck_assert_int_eq(json_array_size(list), 1);
+    json_decref(list);
+    ar_ctx staff = make_ctx(staff_user, 0, AR_ROLE_NONE, 1);
+    job = ar_job_get(&staff, id, &err);
+    ck_assert_ptr_nonnull(job);
+    ck_assert_int_eq(json_integer_value(json_object_get(job, "tenant_id")), tenant_a);
+    json_decref(job);
+    list = ar_job_list(&alice_ctx, "bogus", 10, 0, &err);
+    ck_assert_ptr_null(list);
+    ck_assert_int_eq(err.code, AR_ERR_VALIDATION);
+    ar_error_clear(&err);
+}
+END_TEST
+
+Suite *jobs_suite(void)
+{
+    Suite *s = suite_create("jobs");
+    TCase *tc = tcase_create("jobs");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, job_runs_once_and_succeeds);
+    tcase_add_test(tc, failing_job_retries_same_row_with_backoff_then_fails);
+    tcase_add_test(tc, duplicate_delivery_runs_once);
+    tcase_add_test(tc, unacknowledged_delivery_is_redelivered);
+    tcase_add_test(tc, job_of_dead_worker_is_requeued_and_completes);
+    tcase_add_test(tc, jobs_survive_valkey_losing_everything);
+    tcase_add_test(tc, cancel_queued_and_running_jobs);
+    tcase_add_test(tc, shutdown_past_grace_requeues_running_job);
+    tcase_add_test(tc, tenant_and_role_isolation);
+    suite_add_tcase(s, tc);
+    return s;
+}
