@@ -455,7 +455,14 @@ static void *worker_main(void *arg)
         }
         ar_error_clear(&err);
         if (n == 0) continue;
-        if (msg.job_id > 0 && process_job(w, msg.job_id) != 0) {
+        if (msg.job_id > 0 && pool_stopping(p)) {
+            /* Read while stopping: hand the job to another worker (or the next start) instead of running it;
+             * without a new wake-up the entry stays pending until the visibility timeout. */
+            if (ar_queue_push(msg.job_id, &err) != 0) {
+                ar_error_clear(&err);
+                break;
+            }
+        } else if (msg.job_id > 0 && process_job(w, msg.job_id) != 0) {
             /* Database unreachable: leave the entry pending for re-delivery after the visibility timeout. */
             for (int i = 0; i < 10 && !pool_stopping(p); i++) sleep_ms(100);
             continue;
