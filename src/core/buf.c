@@ -69,6 +69,17 @@ void ar_buf_printf(ar_buf *b, const char *fmt, ...)
     va_end(ap2);
 }
 
+void ar_buf_put_urlencoded(ar_buf *b, const char *s, const char *also_safe)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p) ||
+            (also_safe && strchr(also_safe, *p)))
+            ar_buf_putc(b, (char)*p);
+        else
+            ar_buf_printf(b, "%%%02X", *p);
+    }
+}
+
 const char *ar_buf_cstr(const ar_buf *b)
 {
     return b->data ? b->data : "";

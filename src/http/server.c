@@ -191,13 +191,7 @@ static void redirect_to_login(ar_request *req)
 {
     ar_buf loc = AR_BUF_INIT;
     ar_buf_puts(&loc, "/login?next=");
-    for (const char *p = req->path; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-_.~", c))
-            ar_buf_putc(&loc, (char)c);
-        else
-            ar_buf_printf(&loc, "%%%02X", c);
-    }
+    ar_buf_put_urlencoded(&loc, req->path, "/");
     ar_respond_redirect(req, 303, ar_buf_cstr(&loc));
     ar_buf_free(&loc);
 }

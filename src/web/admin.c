@@ -225,12 +225,7 @@ static void users_page(ar_request *req, int status, json_t *data)
         if (active_filter >= 0) ar_buf_printf(&url, "&active=%s", active_filter ? "true" : "false");
         if (q && *q) {
             ar_buf_puts(&url, "&q=");
-            for (const unsigned char *p = (const unsigned char *)q; *p; p++) {
-                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-                    ar_buf_putc(&url, (char)*p);
-                else
-                    ar_buf_printf(&url, "%%%02X", *p);
-            }
+            ar_buf_put_urlencoded(&url, q, NULL);
         }
         json_object_set_new(d, "next_url", json_string(ar_buf_cstr(&url)));
         ar_buf_free(&url);
@@ -401,12 +396,7 @@ void web_admin_audit(ar_request *req)
             v = actor_id;
         }
         ar_buf_printf(&q, "&%s=", name);
-        for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
-                ar_buf_putc(&q, (char)*p);
-            else
-                ar_buf_printf(&q, "%%%02X", *p);
-        }
+        ar_buf_put_urlencoded(&q, v, NULL);
     }
     const char *success = ar_req_query(req, "success");
     json_object_set_new(form, "success_true", json_boolean(success && strcmp(success, "true") == 0));

@@ -48,6 +48,18 @@ START_TEST(error_registry_maps_codes)
 }
 END_TEST
 
+START_TEST(url_encoding_keeps_unreserved_only)
+{
+    ar_buf b = AR_BUF_INIT;
+    ar_buf_put_urlencoded(&b, "a b/c?d=é&~", NULL);
+    ck_assert_str_eq(ar_buf_cstr(&b), "a%20b%2Fc%3Fd%3D%C3%A9%26~");
+    ar_buf_reset(&b);
+    ar_buf_put_urlencoded(&b, "/settings/x y", "/");
+    ck_assert_str_eq(ar_buf_cstr(&b), "/settings/x%20y");
+    ar_buf_free(&b);
+}
+END_TEST
+
 START_TEST(asprintf_formats)
 {
     char *s = ar_asprintf("%s/%03d", "a", 7);
@@ -63,6 +75,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, buf_appends_and_formats);
     tcase_add_test(tc, error_registry_maps_codes);
     tcase_add_test(tc, asprintf_formats);
+    tcase_add_test(tc, url_encoding_keeps_unreserved_only);
     suite_add_tcase(s, tc);
     return s;
 }

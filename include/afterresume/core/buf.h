@@ -19,6 +19,9 @@ void ar_buf_append(ar_buf *b, const void *data, size_t len);
 void ar_buf_puts(ar_buf *b, const char *s);
 void ar_buf_putc(ar_buf *b, char c);
 void ar_buf_printf(ar_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Percent-encode s for a URL: unreserved characters (A-Z a-z 0-9 - _ . ~) and those in also_safe (e.g. "/")
+ * are kept, every other byte becomes %XX. */
+void ar_buf_put_urlencoded(ar_buf *b, const char *s, const char *also_safe);
 const char *ar_buf_cstr(const ar_buf *b);       /* "" when empty */
 char *ar_buf_steal(ar_buf *b);                  /* caller frees; buffer is reset to empty */
 
