@@ -27,15 +27,25 @@ static const char *csrf_cookie_name(const ar_request *req)
     return req->app->cfg.cookie_secure ? "__Host-ar_csrf" : "ar_csrf";
 }
 
+void ar_format_cookie(char *out, size_t out_size, const char *name, const char *value, int max_age, int secure)
+{
+    char age[32] = "";
+    if (max_age > 0) snprintf(age, sizeof age, "; Max-Age=%d", max_age);
+    if (max_age < 0) snprintf(age, sizeof age, "; Max-Age=0");
+    snprintf(out, out_size, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value, age, secure ? "; Secure" : "");
+}
+
+int ar_csrf_token_matches(const char *expected, const char *sent)
+{
+    size_t n = sent ? strlen(sent) : 0;
+    return expected && n > 0 && n == strlen(expected) && sodium_memcmp(sent, expected, n) == 0;
+}
+
 static void queue_cookie(ar_request *req, const char *name, const char *value, int max_age)
 {
     if (req->nset_cookies >= (int)(sizeof req->set_cookies / sizeof req->set_cookies[0])) return;
     char buf[512];
-    char age[32] = "";
-    if (max_age > 0) snprintf(age, sizeof age, "; Max-Age=%d", max_age);
-    if (max_age < 0) snprintf(age, sizeof age, "; Max-Age=0");
-    snprintf(buf, sizeof buf, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s", name, value, age,
-             req->app->cfg.cookie_secure ? "; Secure" : "");
+    ar_format_cookie(buf, sizeof buf, name, value, max_age, req->app->cfg.cookie_secure);
     req->set_cookies[req->nset_cookies++] = ar_arena_strdup(&req->arena, buf);
 }
 
@@ -163,8 +173,7 @@ static int csrf_ok(ar_request *req)
     }
     const char *sent = ar_req_header(req, "X-CSRF-Token");
     if (!sent) sent = ar_req_field(req, "csrf_token");
-    size_t n = sent ? strlen(sent) : 0;
-    return n > 0 && n == strlen(req->csrf_token) && sodium_memcmp(sent, req->csrf_token, n) == 0;
+    return ar_csrf_token_matches(req->csrf_token, sent);
 }
 
 static int rate_limited(ar_request *req, const char *cls, const char *subject, ar_error *err, int *retry_after)

@@ -20,4 +20,9 @@ void ar_clear_session_cookie(ar_request *req);
 /* Make sure an anonymous visitor has a CSRF cookie; req->csrf_token gets its value (for forms). */
 void ar_ensure_csrf_cookie(ar_request *req);
 
+/* Pure helpers (unit-tested): the Set-Cookie value, and the constant-time CSRF token comparison
+ * (empty or different-length tokens never match). */
+void ar_format_cookie(char *out, size_t out_size, const char *name, const char *value, int max_age, int secure);
+int ar_csrf_token_matches(const char *expected, const char *sent);
+
 #endif
