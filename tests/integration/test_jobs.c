@@ -2,8 +2,8 @@
  * Valkey database, 9, and a random key prefix per test): a job runs once and succeeds; a failing job is
  * retried on the same row with growing delays and fails at max attempts, then an admin retries it;
  * duplicate deliveries run a job once; an unacknowledged delivery is re-delivered after the visibility
- * timeout; a job whose worker died is re-queued and completes; jobs survive Valkey losing everything (the
- * reconciler); cancelling queued and running jobs; shutdown past the grace period re-queues; tenant and
+ * timeout; a job whose worker died is re-queued and completes; jobs survive Valkey losing everything or
+ * being down at enqueue time (the reconciler); cancelling queued and running jobs; shutdown past the grace period re-queues; tenant and
  * role isolation of the services. */
 #include <check.h>
 #include <stdio.h>
@@ -262,7 +262,7 @@ START_TEST(failing_job_retries_same_row_with_backoff_then_fails)
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(events, 6), "level")), "error");
     json_decref(events);
 
-    /* The real gaps between a failure and the next start grow and respect the delays. */
+    /* The real gaps between a failure and the next start respect the growing delays. */
     long gap1 = count_sql("SELECT (extract(epoch FROM (SELECT created_at FROM job_events WHERE job_id = %1$lld "
                           "AND message = 'started' ORDER BY id OFFSET 1 LIMIT 1) - (SELECT created_at FROM "
                           "job_events WHERE job_id = %1$lld AND message LIKE 'attempt failed%%' ORDER BY id LIMIT 1)) "
@@ -273,7 +273,7 @@ START_TEST(failing_job_retries_same_row_with_backoff_then_fails)
                           "job_events WHERE job_id = %1$lld AND message LIKE 'attempt failed%%' ORDER BY id OFFSET 1 "
                           "LIMIT 1)) * 1000)::bigint",
                           id);
-    ck_assert_msg(gap1 >= 190 && gap2 >= 390 && gap2 > gap1, "retry gaps %ld ms then %ld ms", gap1, gap2);
+    ck_assert_msg(gap1 >= 200 && gap2 >= 400, "retry gaps %ld ms then %ld ms", gap1, gap2);
 
     /* Retry: not for a plain member; an admin puts the same row back to the queue with attempts reset. */
     ar_ctx amy_ctx = member_amy();
@@ -401,6 +401,32 @@ START_TEST(jobs_survive_valkey_losing_everything)
     ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE attempts <> 1"), 0);
     ck_assert_uint_ge(st.reconciled, 100);
     ck_assert_uint_eq(st.claimed, 100);
+}
+END_TEST
+
+START_TEST(enqueue_while_valkey_is_down_is_delivered_later)
+{
+    ar_error err = {0};
+    /* Nothing listens on port 1: the wake-up cannot be sent, the row is committed all the same. */
+    ck_assert_int_eq(ar_valkey_configure("redis://127.0.0.1:1/9", &err), 0);
+    ar_ctx alice_ctx = member_alice();
+    long long id = enqueue(&alice_ctx, NULL, NULL);
+    char *status = job_field(id, "status");
+    ck_assert_str_eq(status, "queued");
+    ar_free(status);
+    ar_valkey_thread_close();
+    char *vurl = valkey_db9_url();
+    ck_assert_int_eq(ar_valkey_configure(vurl, &err), 0);
+    ar_free(vurl);
+    long long stream_len = -1, delayed = -1;
+    ck_assert_int_eq(ar_queue_depth(&stream_len, &delayed, &err), 0);
+    ck_assert_int_eq(stream_len, 0);
+    ar_worker_pool *p = start_pool(1);
+    wait_status(id, "succeeded", 10000); /* the reconciler re-adds it */
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_uint_ge(st.reconciled, 1);
 }
 END_TEST
 
@@ -541,6 +567,7 @@ Suite *jobs_suite(void)
     tcase_add_test(tc, unacknowledged_delivery_is_redelivered);
     tcase_add_test(tc, job_of_dead_worker_is_requeued_and_completes);
     tcase_add_test(tc, jobs_survive_valkey_losing_everything);
+    tcase_add_test(tc, enqueue_while_valkey_is_down_is_delivered_later);
     tcase_add_test(tc, cancel_queued_and_running_jobs);
     tcase_add_test(tc, shutdown_past_grace_requeues_running_job);
     tcase_add_test(tc, tenant_and_role_isolation);

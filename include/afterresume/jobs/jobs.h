@@ -41,7 +41,9 @@ json_t *ar_job_events(const ar_ctx *ctx, long long id, ar_error *err);
 json_t *ar_job_list(const ar_ctx *ctx, const char *status, int limit, long long before_id, ar_error *err);
 
 /* Cancel (the job's own user, a tenant admin/owner, or staff): queued → cancelled at once; running →
- * cancel_requested (the handler sees it through ar_job_progress). A finished job → AR_ERR_CONFLICT. */
+ * cancel_requested (the handler sees it through ar_job_progress and stops; the job then ends cancelled, or
+ * succeeded if the handler completed anyway). A finished job → AR_ERR_CONFLICT; a read-only member →
+ * AR_ERR_FORBIDDEN. */
 int ar_job_cancel(const ar_ctx *ctx, long long id, ar_error *err);
 /* Retry a failed job (tenant admin/owner or staff): back to queued with attempts reset, then wake a worker.
  * Not failed → AR_ERR_CONFLICT; a member → AR_ERR_FORBIDDEN. */

@@ -47,7 +47,9 @@ const ar_job_type *ar_job_type_find(const char *name);
 void ar_job_types_register_builtin(void);
 
 /* Report progress (pct clamped to 0..100, msg may be NULL = keep) and heartbeat. Returns non-zero when the
- * job should stop: cancellation was requested or the pool is shutting down past its grace period. */
+ * job should stop: cancellation was requested, the pool is shutting down past its grace period, or the job
+ * is no longer this worker's. Each call is its own transaction: call it (and ar_job_event) outside the
+ * handler's own ar_ctx_tx, never inside one. */
 int ar_job_progress(ar_job_ctx *jc, int pct, const char *msg);
 /* Append an event to the job's timeline (level "debug"|"info"|"warn"|"error"; data borrowed, may be NULL). */
 void ar_job_event(ar_job_ctx *jc, const char *level, const char *message, json_t *data);
