@@ -37,6 +37,9 @@ static const ar_db_stmt statements[] = {
      "SELECT " JOB_COLS " FROM jobs WHERE ($1::bool OR user_id = $2::bigint) AND ($3 = '' OR status = $3) "
      "AND ($4::bigint = 0 OR id < $4::bigint) AND ($6::bigint = 0 OR tenant_id = $6::bigint) "
      "ORDER BY id DESC LIMIT $5"},
+    {"jobs_status_counts",
+     "SELECT status, count(*) FROM jobs WHERE ($1::bool OR user_id = $2::bigint) "
+     "AND ($3::bigint = 0 OR tenant_id = $3::bigint) GROUP BY status"},
     {"jobs_cancel",
      "WITH j AS (UPDATE jobs SET status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
      "cancel_requested = true, finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END "
@@ -314,6 +317,40 @@ json_t *ar_job_list(const ar_ctx *ctx, const char *status, int limit, long long 
         return NULL;
     }
     return a.rows;
+}
+
+typedef struct counts_args {
+    const ar_ctx *ctx;
+    json_t *counts;
+} counts_args;
+
+static int counts_tx(PGconn *c, void *arg, ar_error *err)
+{
+    counts_args *a = arg;
+    char user[24], tenant[24];
+    snprintf(user, sizeof user, "%lld", a->ctx->user_id);
+    snprintf(tenant, sizeof tenant, "%lld", a->ctx->tenant_id);
+    const char *params[3] = {sees_all(a->ctx) ? "true" : "false", user, tenant};
+    PGresult *r = ar_db_exec(c, "jobs_status_counts", 3, params, err);
+    if (!r) return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_set_new(a->counts, PQgetvalue(r, i, 0), json_integer(atoll(PQgetvalue(r, i, 1))));
+    PQclear(r);
+    return 0;
+}
+
+json_t *ar_job_status_counts(const ar_ctx *ctx, ar_error *err)
+{
+    if (ctx->user_id <= 0 || (ctx->tenant_id <= 0 && !ctx->is_staff))
+        return ar_error_set(err, AR_ERR_UNAUTHORIZED, NULL), NULL;
+    counts_args a = {ctx, json_pack("{s:i,s:i,s:i,s:i,s:i}", "queued", 0, "running", 0, "succeeded", 0, "failed", 0,
+                                    "cancelled", 0)};
+    ar_ctx eff = effective_ctx(ctx);
+    if (ar_ctx_tx(&eff, counts_tx, &a, err) != 0) {
+        json_decref(a.counts);
+        return NULL;
+    }
+    return a.counts;
 }
 
 /* ---- cancel / retry ---- */

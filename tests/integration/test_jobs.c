@@ -83,6 +83,13 @@ static void teardown(void)
     ar_error_clear(&err);
     ar_valkey_thread_close();
     ar_db_shutdown();
+    /* DROP DATABASE ... WITH (FORCE) cannot end an autovacuum worker (another role): wait for it to finish. */
+    for (int i = 0; i < 250; i++) {
+        if (it_query_long(raw, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND backend_type = 'autovacuum worker'") == 0)
+            break;
+        sleep_ms(20);
+    }
     PQfinish(raw);
     raw = NULL;
     it_drop_db(db_url);
@@ -548,6 +555,20 @@ START_TEST(tenant_and_role_isolation)
     ck_assert_ptr_nonnull(job);
     ck_assert_int_eq(json_integer_value(json_object_get(job, "tenant_id")), tenant_a);
     json_decref(job);
+    json_t *counts = ar_job_status_counts(&staff, &err);
+    ck_assert_ptr_nonnull(counts);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "queued")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "failed")), 0);
+    json_decref(counts);
+    counts = ar_job_status_counts(&bob_ctx, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "queued")), 0);
+    json_decref(counts);
+    counts = ar_job_status_counts(&amy_ctx, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "queued")), 0);
+    json_decref(counts);
+    counts = ar_job_status_counts(&alice_ctx, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "queued")), 1);
+    json_decref(counts);
     list = ar_job_list(&alice_ctx, "bogus", 10, 0, &err);
     ck_assert_ptr_null(list);
     ck_assert_int_eq(err.code, AR_ERR_VALIDATION);

@@ -40,6 +40,11 @@ json_t *ar_job_events(const ar_ctx *ctx, long long id, ar_error *err);
  * next page (ids below it). Array (new reference) or NULL + err (AR_ERR_VALIDATION on a bad status). */
 json_t *ar_job_list(const ar_ctx *ctx, const char *status, int limit, long long before_id, ar_error *err);
 
+/* Jobs visible to ctx counted by status (status bar, dashboards, /metrics with a staff context): an object
+ * {"queued":n,"running":n,"succeeded":n,"failed":n,"cancelled":n} (new reference) or NULL + err. Staff
+ * without a tenant count every tenant's jobs. */
+json_t *ar_job_status_counts(const ar_ctx *ctx, ar_error *err);
+
 /* Cancel (the job's own user, a tenant admin/owner, or staff): queued → cancelled at once; running →
  * cancel_requested (the handler sees it through ar_job_progress and stops; the job then ends cancelled, or
  * succeeded if the handler completed anyway). A finished job → AR_ERR_CONFLICT; a read-only member →
