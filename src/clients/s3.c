@@ -346,7 +346,7 @@ static int bucket_accessible_after_conflict(ar_s3 *s3, const ar_error *create_er
     if (!strstr(create_err->message, "HTTP 409 BucketAlready"))
         return 0;
     ar_error head_err = {0};
-    return s3_request(s3, "HEAD", NULL, NULL, NULL, AR_SIGV4_EMPTY_SHA256, NULL, -1, NULL, &head_err) == AR_OK;
+    return ar_s3_check_bucket(s3, &head_err) == AR_OK;
 }
 
 /* ---- public operations ------------------------------------------------------------------------------ */
@@ -460,6 +460,13 @@ int ar_s3_create_bucket(ar_s3 *s3, ar_error *err)
     if (rc == AR_OK || bucket_accessible_after_conflict(s3, &local))
         return AR_OK;
     return ar_error_set(err, local.code, "%s", local.message);
+}
+
+int ar_s3_check_bucket(ar_s3 *s3, ar_error *err)
+{
+    if (!s3)
+        return ar_error_set(err, AR_ERR_BAD_REQUEST, "S3: no client");
+    return s3_request(s3, "HEAD", NULL, NULL, NULL, AR_SIGV4_EMPTY_SHA256, NULL, -1, NULL, err);
 }
 
 char *ar_s3_presign_get(ar_s3 *s3, const char *key, int expires_s)

@@ -385,6 +385,7 @@ START_TEST(test_errors)
     /* A bucket that does not exist: 404 with the S3 code in the message. */
     ar_s3 *missing = ar_s3_new(s3rver_endpoint, S3RVER_REGION, "ar-no-such-bucket", S3RVER_KEY, S3RVER_KEY, &err);
     ck_assert_ptr_nonnull(missing);
+    ck_assert_int_eq(ar_s3_check_bucket(missing, &err), AR_ERR_NOT_FOUND);
     ck_assert_int_eq(ar_s3_put_buffer(missing, "k", "x", 1, NULL, &err), AR_ERR_NOT_FOUND);
     ck_assert_msg(strstr(err.message, "NoSuchBucket") != NULL, "message: %s", err.message);
     ar_s3_free(missing);
@@ -402,10 +403,12 @@ START_TEST(test_errors)
     ar_s3 *down = ar_s3_new(closed, S3RVER_REGION, S3_TEST_BUCKET, S3RVER_KEY, S3RVER_KEY, &err);
     double t0 = now_s();
     ck_assert_int_eq(ar_s3_head(down, "k", NULL, &err), AR_ERR_UNAVAILABLE);
+    ck_assert_int_eq(ar_s3_check_bucket(down, &err), AR_ERR_UNAVAILABLE);
     ck_assert_double_lt(now_s() - t0, 6.0);
     ar_s3_free(down);
 
     ar_s3 *s3 = test_client();
+    ck_assert_msg(ar_s3_check_bucket(s3, &err) == AR_OK, "check bucket: %s", err.message);
     ck_assert_int_eq(ar_s3_put_file(s3, "k", "/nonexistent/file", NULL, &err), AR_ERR_INTERNAL);
     ck_assert_int_eq(ar_s3_put_file(s3, "k", "/tmp", NULL, &err), AR_ERR_INTERNAL);
     ck_assert_int_eq(ar_s3_put_buffer(s3, "", "x", 1, NULL, &err), AR_ERR_BAD_REQUEST);

@@ -38,6 +38,8 @@ int ar_s3_head(ar_s3 *s3, const char *key, long long *size, ar_error *err);
 /* Create the bucket (LocationConstraint sent outside us-east-1). When it exists already (409) and a HEAD on it
  * with our credentials succeeds, that is success too (idempotent bootstrapping). */
 int ar_s3_create_bucket(ar_s3 *s3, ar_error *err);
+/* HEAD on the bucket: reachable, bucket exists and our credentials are accepted (readiness checks). */
+int ar_s3_check_bucket(ar_s3 *s3, ar_error *err);
 /* Presigned GET URL valid for expires_s seconds (1..604800) from now; heap string, NULL on bad arguments. */
 char *ar_s3_presign_get(ar_s3 *s3, const char *key, int expires_s);
 
