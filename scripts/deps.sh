@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS="gcc make pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libhiredis-dev check"
 SERVICE_PKGS="postgresql redis-server curl"
-TEST_PKGS="chromium wrk"
+TEST_PKGS="chromium wrk python3-botocore"
 
 mode=${1:-all}
 case "$mode" in
