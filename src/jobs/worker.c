@@ -80,7 +80,8 @@ static const ar_db_stmt statements[] = {
      "ELSE 'cancelled' END FROM j) "
      "SELECT status FROM j"},
     {"worker_heartbeat",
-     "UPDATE jobs SET heartbeat_at = now() WHERE status = 'running' AND starts_with(worker_id, $1)"},
+     "UPDATE jobs SET heartbeat_at = now() WHERE id = ANY($1::bigint[]) AND status = 'running' "
+     "AND starts_with(worker_id, $2)"},
     /* Running jobs whose worker stopped heartbeating: re-queued (or failed at max attempts, or cancelled). */
     {"worker_requeue_stale",
      "WITH s AS (SELECT id FROM jobs WHERE status = 'running' "
@@ -115,6 +116,7 @@ typedef struct worker_slot {
     char id[160];
     /* guarded by pool->lock */
     int busy;
+    long long job_id; /* the job being run, while busy */
     int abort_job; /* ask the running handler to stop (shutdown past grace) */
 } worker_slot;
 
@@ -203,13 +205,16 @@ static PGresult *run_stmt(const char *name, int nparams, const char *const *para
 }
 
 /* The same, retried for a while when the database is unavailable (recording an outcome must not be lost
- * lightly: without it the job waits for the stale-heartbeat sweep). */
-static PGresult *run_stmt_persist(worker_slot *w, const char *name, int nparams, const char *const *params)
+ * lightly: without it the job waits for the stale-heartbeat sweep). Other errors are not retried; *code
+ * (may be NULL) receives the last error code. */
+static PGresult *run_stmt_persist(worker_slot *w, const char *name, int nparams, const char *const *params,
+                                  ar_err_code *code)
 {
     for (int attempt = 0;; attempt++) {
         ar_error err = {0};
         PGresult *r = run_stmt(name, nparams, params, &err);
-        if (r || attempt == 9) {
+        if (code) *code = r ? AR_OK : err.code;
+        if (r || attempt == 9 || err.code != AR_ERR_UNAVAILABLE) {
             if (!r)
                 ar_log_json(AR_LOG_ERROR, "job outcome not recorded",
                             json_pack("{s:s,s:s,s:s}", "statement", name, "worker", w->id, "error", err.message));
@@ -333,6 +338,7 @@ static int process_job(worker_slot *w, long long job_id)
 
     pthread_mutex_lock(&p->lock);
     w->busy = 1;
+    w->job_id = job_id;
     pthread_mutex_unlock(&p->lock);
 
     struct timespec t0, t1;
@@ -352,23 +358,30 @@ static int process_job(worker_slot *w, long long job_id)
 
     pthread_mutex_lock(&p->lock);
     int aborted = w->abort_job;
-    w->busy = 0;
     pthread_mutex_unlock(&p->lock);
 
+    /* Record the outcome. While this runs the job still counts as busy, so housekeeping keeps heartbeating
+     * it; an outcome that cannot be recorded at all leaves the row to the stale sweep. */
     const char *outcome = "lost";
     if (rc == 0) {
         char *text = result ? json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         const char *params[3] = {id, w->id, text};
-        r = run_stmt_persist(w, "worker_succeed", 3, params);
+        ar_err_code code = AR_OK;
+        r = run_stmt_persist(w, "worker_succeed", 3, params, &code);
         free(text);
         if (r) {
             outcome = PQntuples(r) == 1 ? "succeeded" : "lost";
             if (PQntuples(r) == 1) COUNT(p, succeeded);
             PQclear(r);
+        } else if (code != AR_ERR_UNAVAILABLE) {
+            /* The result itself is refused (e.g. text PostgreSQL cannot store): a failed attempt. */
+            rc = -1;
+            ar_error_set(&err, AR_ERR_INTERNAL, "the job's result could not be stored");
         }
-    } else if (aborted) {
+    }
+    if (rc != 0 && aborted) {
         const char *params[2] = {id, w->id};
-        r = run_stmt_persist(w, "worker_release", 2, params);
+        r = run_stmt_persist(w, "worker_release", 2, params, NULL);
         if (r) {
             if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "queued") == 0) {
                 outcome = "released";
@@ -379,11 +392,11 @@ static int process_job(worker_slot *w, long long job_id)
             }
             PQclear(r);
         }
-    } else {
+    } else if (rc != 0) {
         char base[24];
         snprintf(base, sizeof base, "%lld", p->retry_base_ms);
         const char *params[4] = {id, w->id, err.message, base};
-        r = run_stmt_persist(w, "worker_fail", 4, params);
+        r = run_stmt_persist(w, "worker_fail", 4, params, NULL);
         if (r) {
             if (PQntuples(r) == 1) {
                 const char *status = PQgetvalue(r, 0, 0);
@@ -406,6 +419,10 @@ static int process_job(worker_slot *w, long long job_id)
             PQclear(r);
         }
     }
+    pthread_mutex_lock(&p->lock);
+    w->busy = 0;
+    w->job_id = 0;
+    pthread_mutex_unlock(&p->lock);
     ar_log_json(rc == 0 ? AR_LOG_INFO : AR_LOG_WARN, "job attempt finished",
                 json_pack("{s:I,s:s,s:i,s:s,s:I,s:s,s:s}", "job_id", (json_int_t)job_id, "type", type, "attempt",
                           attempt, "outcome", outcome, "duration_ms", (json_int_t)ms, "request_id",
@@ -511,11 +528,22 @@ static void *housekeeping_main(void *arg)
         ar_error_clear(&err);
         if (now - last_heartbeat >= heartbeat_every) {
             last_heartbeat = now;
-            const char *params[1] = {p->prefix};
-            PGresult *r = run_stmt("worker_heartbeat", 1, params, &err);
-            if (r) PQclear(r);
-            else log_throttled(&last_log, "job heartbeat failed", &err);
-            ar_error_clear(&err);
+            char ids[MAX_WORKERS * 21 + 3] = "{";
+            size_t len = 1;
+            pthread_mutex_lock(&p->lock);
+            for (int i = 0; i < p->nthreads; i++)
+                if (p->slots[i].busy)
+                    len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%lld", len > 1 ? "," : "",
+                                            p->slots[i].job_id);
+            pthread_mutex_unlock(&p->lock);
+            snprintf(ids + len, sizeof ids - len, "}");
+            if (len > 1) {
+                const char *params[2] = {ids, p->prefix};
+                PGresult *r = run_stmt("worker_heartbeat", 2, params, &err);
+                if (r) PQclear(r);
+                else log_throttled(&last_log, "job heartbeat failed", &err);
+                ar_error_clear(&err);
+            }
         }
         if (now - last_stale >= stale_every) {
             last_stale = now;

@@ -2,7 +2,8 @@
  * Valkey database, 9, and a random key prefix per test): a job runs once and succeeds; a failing job is
  * retried on the same row with growing delays and fails at max attempts, then an admin retries it;
  * duplicate deliveries run a job once; an unacknowledged delivery is re-delivered after the visibility
- * timeout; a job whose worker died is re-queued and completes; jobs survive Valkey losing everything or
+ * timeout; a job whose worker died is re-queued and completes, while a long job that reports no progress is
+ * kept alive by the pool's heartbeat; a result PostgreSQL cannot store fails the attempt; jobs survive Valkey losing everything or
  * being down at enqueue time (the reconciler); cancelling queued and running jobs; shutdown past the grace period re-queues; tenant and
  * role isolation of the services. */
 #include <check.h>
@@ -18,6 +19,7 @@
 #include "afterresume/domain/registry.h"
 #include "afterresume/jobs/jobs.h"
 #include "afterresume/jobs/queue.h"
+#include "afterresume/jobs/registry.h"
 #include "afterresume/jobs/valkey.h"
 #include "afterresume/jobs/worker.h"
 #include "integration/harness.h"
@@ -43,6 +45,31 @@ static char *valkey_db9_url(void)
     return ar_asprintf("%.*s/9", len, url);
 }
 
+/* A job type that runs for sleep_ms without reporting progress (housekeeping must heartbeat it). */
+static int silent_sleep_handler(ar_job_ctx *jc, json_t *payload, json_t **result, ar_error *err)
+{
+    (void)jc;
+    (void)err;
+    sleep_ms((long)json_integer_value(json_object_get(payload, "sleep_ms")));
+    *result = json_pack("{s:b}", "slept", 1);
+    return 0;
+}
+
+/* A job type whose result PostgreSQL refuses to store (jsonb cannot hold U+0000). */
+static int bad_result_handler(ar_job_ctx *jc, json_t *payload, json_t **result, ar_error *err)
+{
+    (void)jc;
+    (void)payload;
+    (void)err;
+    *result = json_pack("{s:s#}", "text", "a\0b", (size_t)3);
+    return 0;
+}
+
+static const ar_job_type test_types[] = {
+    {"test_silent_sleep", silent_sleep_handler, 1},
+    {"test_bad_result", bad_result_handler, 2},
+};
+
 static void setup(void)
 {
     char *hex = it_random_hex(6);
@@ -57,6 +84,7 @@ static void setup(void)
     db_url = it_migrated_db();
     ar_domain_register_all();
     ar_jobs_register();
+    ar_job_types_register(test_types, sizeof test_types / sizeof test_types[0]);
     char *vurl = valkey_db9_url();
     ar_error err = {0};
     ck_assert_msg(ar_valkey_configure(vurl, &err) == 0, "valkey configure: %s", err.message);
@@ -391,6 +419,53 @@ START_TEST(job_of_dead_worker_is_requeued_and_completes)
 }
 END_TEST
 
+static long long enqueue_type(const ar_ctx *ctx, const char *type, const char *payload_json)
+{
+    json_t *payload = json_loads(payload_json, 0, NULL);
+    long long id = 0;
+    ar_error err = {0};
+    int rc = ar_job_enqueue(ctx, type, payload, NULL, &id, &err);
+    json_decref(payload);
+    ck_assert_msg(rc == 0, "enqueue failed: %s", err.message);
+    return id;
+}
+
+START_TEST(long_silent_job_is_kept_alive_by_housekeeping)
+{
+    /* 2.5 s without a progress report, stale timeout 1 s: the pool's heartbeat keeps it its own. */
+    ar_ctx alice_ctx = member_alice();
+    ar_worker_pool *p = start_pool(1);
+    long long id = enqueue_type(&alice_ctx, "test_silent_sleep", "{\"sleep_ms\":2500}");
+    wait_status(id, "succeeded", 15000);
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    ck_assert_uint_eq(st.requeued, 0);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM job_events WHERE job_id = %lld AND message LIKE 'worker lost%%'",
+                               id),
+                     0);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "1");
+    ar_free(attempts);
+}
+END_TEST
+
+START_TEST(unstorable_result_fails_the_attempt)
+{
+    ar_ctx alice_ctx = member_alice();
+    ar_worker_pool *p = start_pool(1);
+    long long id = enqueue_type(&alice_ctx, "test_bad_result", "{}");
+    wait_status(id, "failed", 15000);
+    ar_worker_pool_stop(p, 5);
+    char *attempts = job_field(id, "attempts");
+    ck_assert_str_eq(attempts, "2"); /* the type's max attempts */
+    ar_free(attempts);
+    char *last_error = job_field(id, "last_error");
+    ck_assert_str_eq(last_error, "the job's result could not be stored");
+    ar_free(last_error);
+}
+END_TEST
+
 START_TEST(jobs_survive_valkey_losing_everything)
 {
     ar_ctx alice_ctx = member_alice();
@@ -595,6 +670,8 @@ Suite *jobs_suite(void)
     tcase_add_test(tc, duplicate_delivery_runs_once);
     tcase_add_test(tc, unacknowledged_delivery_is_redelivered);
     tcase_add_test(tc, job_of_dead_worker_is_requeued_and_completes);
+    tcase_add_test(tc, long_silent_job_is_kept_alive_by_housekeeping);
+    tcase_add_test(tc, unstorable_result_fails_the_attempt);
     tcase_add_test(tc, jobs_survive_valkey_losing_everything);
     tcase_add_test(tc, enqueue_while_valkey_is_down_is_delivered_later);
     tcase_add_test(tc, cancel_queued_and_running_jobs);
