@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/error.h"
@@ -163,9 +164,18 @@ void it_drop_db(const char *url)
     char *name = database_of(url);
     ck_assert_msg(strncmp(name, "it_", 3) == 0 && strspn(name + 3, "0123456789abcdef") == strlen(name + 3),
                   "refusing to drop %s: not a test database", name);
+    /* Cleanup, retried: WITH (FORCE) cannot end an autovacuum worker (not ours to terminate), which
+     * finishes within moments. A database left behind after that is only litter in a throw-away cluster. */
     PGconn *admin = it_pg_connect();
     char *sql = ar_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    it_exec(admin, sql);
+    for (int attempt = 0; attempt < 50; attempt++) {
+        PGresult *r = PQexec(admin, sql);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok && attempt == 49) fprintf(stderr, "it_drop_db: leaving %s: %s", name, PQerrorMessage(admin));
+        PQclear(r);
+        if (ok) break;
+        usleep(100 * 1000);
+    }
     ar_free(sql);
     PQfinish(admin);
     ar_free(name);

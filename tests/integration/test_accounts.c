@@ -541,27 +541,34 @@ START_TEST(authenticate_by_username_or_email)
     ck_assert_int_eq(q("SELECT count(*) FROM users WHERE id = %lld AND last_login_at IS NOT NULL", uid), 1);
     ck_assert_int_eq(q("SELECT count(*) FROM audit_events WHERE action = 'signin.ok' AND actor_id = %lld", uid), 2);
 
-    /* wrong password and unknown user: the same answer, about the same time */
+    /* wrong password and unknown user: the same answer, about the same time. The fastest of three tries of
+     * each is compared, so a busy machine (other tests, CI neighbours) does not decide the outcome. */
     ar_error wrong = {0}, unknown = {0};
-    double t0 = now_s();
-    ck_assert_ptr_null(authenticate("carol", "not the password", &wrong));
-    double t1 = now_s();
-    ck_assert_ptr_null(authenticate("nobody", "not the password", &unknown));
-    double t2 = now_s();
+    double a = 1e9, b = 1e9;
+    for (int i = 0; i < 3; i++) {
+        ar_error_clear(&wrong);
+        ar_error_clear(&unknown);
+        double t0 = now_s();
+        ck_assert_ptr_null(authenticate("carol", "not the password", &wrong));
+        double t1 = now_s();
+        ck_assert_ptr_null(authenticate("nobody", "not the password", &unknown));
+        double t2 = now_s();
+        if (t1 - t0 < a) a = t1 - t0;
+        if (t2 - t1 < b) b = t2 - t1;
+    }
     ck_assert_int_eq(wrong.code, AR_ERR_UNAUTHORIZED);
     ck_assert_int_eq(unknown.code, AR_ERR_UNAUTHORIZED);
     ck_assert_str_eq(wrong.message, "Invalid username or password.");
     ck_assert_str_eq(wrong.message, unknown.message);
     ck_assert_ptr_null(wrong.fields);
     ck_assert_ptr_null(unknown.fields);
-    double a = t1 - t0, b = t2 - t1;
     ck_assert_msg(b > a / 3 && b < a * 3, "wrong password %.3fs, unknown user %.3fs", a, b);
     ar_error_clear(&wrong);
     ar_error_clear(&unknown);
     ck_assert_int_eq(q("SELECT count(*) FROM audit_events WHERE action = 'signin.failed' AND reason = 'bad_password' "
-                       "AND actor_id = %lld", uid), 1);
+                       "AND actor_id = %lld", uid), 3);
     ck_assert_int_eq(q("SELECT count(*) FROM audit_events WHERE action = 'signin.failed' AND reason = 'unknown_user' "
-                       "AND actor_id IS NULL"), 1);
+                       "AND actor_id IS NULL"), 3);
     /* odd input is just a failed sign-in */
     ck_assert_ptr_null(authenticate("", PASSWORD, &err));
     ck_assert_int_eq(err.code, AR_ERR_UNAUTHORIZED);
