@@ -2,8 +2,8 @@
  * smtp-server + mailparser): a UTF-8 message arrives intact with its From/To/Subject/text/Message-ID and after
  * AUTH; refusals are reported with their reply code as temporary (4xx, server down) or permanent (5xx); the
  * outbox delivery sends pending rows and records sent / failed attempts with backoff, marks a row failed after
- * the fifth failure or at once on a permanent refusal, and survives a server that is down. Each outbox test
- * gets its own migrated throw-away database. */
+ * the fifth failure or at once on a permanent refusal, survives a server that is down, and skips rows another
+ * sender holds or has leased. Each outbox test gets its own migrated throw-away database. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -473,6 +473,34 @@ START_TEST(outbox_permanent_failures_fail_at_once)
 }
 END_TEST
 
+START_TEST(outbox_skips_rows_locked_by_another_sender)
+{
+    enqueue_three();
+    ar_ctx ctx = {0};
+    ar_error err = {0};
+    ar_smtp *s = ar_smtp_new(the_sink.url, FROM, &err);
+    ck_assert_ptr_nonnull(s);
+    /* another sender holds user0's row (its claim transaction is still open) */
+    it_exec(raw, "BEGIN");
+    it_exec(raw, "SELECT id FROM email_outbox WHERE to_addr = 'user0@example.com' FOR UPDATE");
+    int sent = -1;
+    ck_assert_int_eq(ar_outbox_deliver_pending(&ctx, s, 10, &sent, &err), 2);
+    ck_assert_int_eq(sent, 2);
+    it_exec(raw, "COMMIT");
+    ck_assert_int_eq(count_where("to_addr = 'user0@example.com' AND status = 'pending' AND attempts = 0"), 1);
+    /* a claimed row is leased: while its lease runs nobody else takes it */
+    it_exec(raw, "UPDATE email_outbox SET next_attempt_at = now() + interval '5 minutes' WHERE status = 'pending'");
+    ck_assert_int_eq(ar_outbox_deliver_pending(&ctx, s, 10, &sent, &err), 0);
+    make_due();
+    ck_assert_int_eq(ar_outbox_deliver_pending(&ctx, s, 10, &sent, &err), 1);
+    ck_assert_int_eq(count_where("status = 'sent'"), 3);
+    json_t *msgs = sink_messages(&the_sink);
+    ck_assert_int_eq(json_array_size(msgs), 3); /* each message once */
+    json_decref(msgs);
+    ar_smtp_free(s);
+}
+END_TEST
+
 START_TEST(outbox_without_smtp_keeps_rows)
 {
     enqueue_three();
@@ -502,6 +530,7 @@ Suite *smtp_integration_suite(void)
     tcase_add_test(outbox, outbox_sends_pending_rows);
     tcase_add_test(outbox, outbox_retries_then_fails);
     tcase_add_test(outbox, outbox_permanent_failures_fail_at_once);
+    tcase_add_test(outbox, outbox_skips_rows_locked_by_another_sender);
     tcase_add_test(outbox, outbox_without_smtp_keeps_rows);
     suite_add_tcase(s, outbox);
     return s;
