@@ -95,6 +95,33 @@ static json_t *mint_errors(const ar_error *err)
     return errors;
 }
 
+typedef void (*page_fn)(ar_request *req, int status, json_t *data);
+
+/* Mint from the form and show the passkey once on the page, or the page again with the errors. */
+static void mint_and_show(ar_request *req, int staff, page_fn page)
+{
+    ar_error err = {0};
+    json_t *shown = mint_from_form(req, staff, &err);
+    if (!shown) {
+        page(req, 422, json_pack("{s:o,s:o}", "errors", mint_errors(&err), "form", mint_form_values(req)));
+        ar_error_clear(&err);
+        return;
+    }
+    page(req, 201, json_pack("{s:o}", "new_passkey", shown));
+}
+
+static void revoke_and_return(ar_request *req, const char *location)
+{
+    ar_error err = {0};
+    long long id = ar_req_id_param(req, "id");
+    if (!id || ar_passkey_revoke(&req->ctx, id, &err) != 0) {
+        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
+        fail(req, &err);
+        return;
+    }
+    ar_respond_redirect(req, 303, location);
+}
+
 /* ---- team (tenant owners/admins) -------------------------------------------------------------------------- */
 
 static void team_page(ar_request *req, int status, json_t *data)
@@ -174,26 +201,12 @@ void web_team_remove(ar_request *req)
 
 void web_team_passkey_mint(ar_request *req)
 {
-    ar_error err = {0};
-    json_t *shown = mint_from_form(req, 0, &err);
-    if (!shown) {
-        team_page(req, 422, json_pack("{s:o,s:o}", "errors", mint_errors(&err), "form", mint_form_values(req)));
-        ar_error_clear(&err);
-        return;
-    }
-    team_page(req, 201, json_pack("{s:o}", "new_passkey", shown));
+    mint_and_show(req, 0, team_page);
 }
 
 void web_team_passkey_revoke(ar_request *req)
 {
-    ar_error err = {0};
-    long long id = ar_req_id_param(req, "id");
-    if (!id || ar_passkey_revoke(&req->ctx, id, &err) != 0) {
-        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
-        fail(req, &err);
-        return;
-    }
-    ar_respond_redirect(req, 303, "/tenant/settings?done=passkey_revoked");
+    revoke_and_return(req, "/tenant/settings?done=passkey_revoked");
 }
 
 /* ---- staff: users ---------------------------------------------------------------------------------------- */
@@ -316,26 +329,12 @@ void web_admin_passkeys(ar_request *req)
 
 void web_admin_passkey_mint(ar_request *req)
 {
-    ar_error err = {0};
-    json_t *shown = mint_from_form(req, 1, &err);
-    if (!shown) {
-        passkeys_page(req, 422, json_pack("{s:o,s:o}", "errors", mint_errors(&err), "form", mint_form_values(req)));
-        ar_error_clear(&err);
-        return;
-    }
-    passkeys_page(req, 201, json_pack("{s:o}", "new_passkey", shown));
+    mint_and_show(req, 1, passkeys_page);
 }
 
 void web_admin_passkey_revoke(ar_request *req)
 {
-    ar_error err = {0};
-    long long id = ar_req_id_param(req, "id");
-    if (!id || ar_passkey_revoke(&req->ctx, id, &err) != 0) {
-        if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such passkey.");
-        fail(req, &err);
-        return;
-    }
-    ar_respond_redirect(req, 303, "/admin/passkeys?done=passkey_revoked");
+    revoke_and_return(req, "/admin/passkeys?done=passkey_revoked");
 }
 
 void web_admin_passkey_detail(ar_request *req)
