@@ -10,6 +10,8 @@
 #include "afterresume/domain/sessions.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/server.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/worker.h"
 #include "afterresume/jobs/valkey.h"
 #include "afterresume/render/template.h"
 
@@ -23,7 +25,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: afterresumed <command>\n"
-                 "  serve          HTTP server (JSON API + pages)\n"
+                 "  serve          HTTP server (JSON API + pages) and AR_WORKERS job workers\n"
+                 "  worker         job workers only, no HTTP (to scale workers separately)\n"
                  "  migrate        apply migrations/NNNN_*.sql in order, once each\n"
                  "  check-config   validate the configuration and print it with secrets redacted\n"
                  "  admin ...      operator tasks: create-user, mint-passkey, reset-password, disable-user,\n"
@@ -109,6 +112,7 @@ static int configure_domain(const ar_config *cfg)
         return -1;
     }
     ar_domain_register_all();
+    ar_jobs_register();
     return 0;
 }
 
@@ -183,13 +187,20 @@ static int cmd_serve(void)
         fprintf(stderr, "afterresumed: %s\n", err.message);
         goto out;
     }
+    ar_worker_pool *pool = NULL;
+    if (app.cfg.workers > 0 && !(pool = ar_worker_pool_start(app.cfg.workers, &err))) {
+        fprintf(stderr, "afterresumed: job workers: %s\n", err.message);
+        ar_server_stop(server, 0);
+        goto out;
+    }
     ar_log_json(AR_LOG_INFO, "listening",
-                json_pack("{s:s,s:i,s:i,s:s,s:s}", "bind", app.cfg.bind, "port", app.cfg.port, "http_threads",
-                          app.cfg.http_threads, "env", app.cfg.env, "version", AR_VERSION));
+                json_pack("{s:s,s:i,s:i,s:i,s:s,s:s}", "bind", app.cfg.bind, "port", app.cfg.port, "http_threads",
+                          app.cfg.http_threads, "workers", app.cfg.workers, "env", app.cfg.env, "version", AR_VERSION));
     int sig = 0;
     sigwait(&stop_signals, &sig);
     ar_log_info("received %s: stopping (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", app.cfg.shutdown_grace_s);
     ar_server_stop(server, app.cfg.shutdown_grace_s);
+    if (pool) ar_worker_pool_stop(pool, app.cfg.shutdown_grace_s);
     ar_log_info("stopped");
     rc = 0;
 out:
@@ -200,6 +211,43 @@ out:
     ar_db_shutdown();
     if (app.templates) ar_templates_free(app.templates);
     ar_config_free(&app.cfg);
+    return rc;
+}
+
+/* Workers without HTTP: the same pool as serve, until SIGTERM/SIGINT. */
+static int cmd_worker(void)
+{
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ar_config cfg;
+    if (load_config(&cfg) != 0) return 1;
+    int rc = 1;
+    ar_error err = {0};
+    ar_worker_pool *pool = NULL;
+    if (connect_database(&cfg) != 0 || ar_valkey_configure(cfg.valkey_url, &err) != 0 || configure_domain(&cfg) != 0)
+        goto out;
+    if (!(pool = ar_worker_pool_start(cfg.workers > 0 ? cfg.workers : 2, &err))) {
+        fprintf(stderr, "afterresumed: job workers: %s\n", err.message);
+        goto out;
+    }
+    ar_log_json(AR_LOG_INFO, "workers started", json_pack("{s:i}", "workers", cfg.workers > 0 ? cfg.workers : 2));
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    ar_log_info("received %s: stopping workers (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                cfg.shutdown_grace_s);
+    ar_worker_pool_stop(pool, cfg.shutdown_grace_s);
+    ar_log_info("stopped");
+    rc = 0;
+out:
+    if (err.code) fprintf(stderr, "afterresumed: %s\n", err.message);
+    ar_error_clear(&err);
+    ar_valkey_thread_close();
+    ar_db_shutdown();
+    ar_config_free(&cfg);
     return rc;
 }
 
@@ -216,6 +264,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cmd_serve();
     if (strcmp(cmd, "migrate") == 0) return cmd_migrate();
+    if (strcmp(cmd, "worker") == 0) return cmd_worker();
     if (strcmp(cmd, "check-config") == 0) return cmd_check_config();
     if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {

@@ -5,6 +5,8 @@
 #include "afterresume/core/alloc.h"
 #include "afterresume/db/db.h"
 #include "afterresume/http/router.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/queue.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -156,4 +158,27 @@ void ar_metrics_render(ar_buf *out)
     ar_buf_puts(out, "# HELP db_tx_retries_total Transactions retried after a serialization failure or deadlock.\n"
                      "# TYPE db_tx_retries_total counter\n");
     ar_buf_printf(out, "db_tx_retries_total %lu\n", st.tx_retries);
+
+    /* Jobs: the rows are the truth (all tenants), the queue shows what waits in Valkey. */
+    ar_ctx sys = {0};
+    sys.is_staff = 1;
+    sys.bypass_rls = 1;
+    ar_error err = {0};
+    json_t *counts = ar_job_status_counts(&sys, &err);
+    if (counts) {
+        ar_buf_puts(out, "# HELP jobs Jobs by status.\n# TYPE jobs gauge\n");
+        const char *status;
+        json_t *n;
+        json_object_foreach(counts, status, n)
+            ar_buf_printf(out, "jobs{status=\"%s\"} %lld\n", status, (long long)json_integer_value(n));
+        json_decref(counts);
+    }
+    ar_error_clear(&err);
+    long long stream_len = 0, delayed = 0;
+    if (ar_queue_depth(&stream_len, &delayed, &err) == 0) {
+        ar_buf_puts(out, "# HELP job_queue_depth Job deliveries waiting in Valkey.\n# TYPE job_queue_depth gauge\n");
+        ar_buf_printf(out, "job_queue_depth{queue=\"stream\"} %lld\njob_queue_depth{queue=\"delayed\"} %lld\n",
+                      stream_len, delayed);
+    }
+    ar_error_clear(&err);
 }

@@ -26,6 +26,11 @@ const ar_route ar_routes[] = {
     {AR_DELETE, "/api/tokens/{id}/", api_tokens_revoke, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     {AR_GET, "/api/sessions/", api_sessions_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_DELETE, "/api/sessions/{id}/", api_sessions_end, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
+    /* background jobs */
+    {AR_GET, "/api/jobs/", api_jobs_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/jobs/{id}/", api_jobs_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/jobs/{id}/cancel/", api_jobs_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/jobs/{id}/retry/", api_jobs_retry, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE}, /* service: admins, staff */
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/admin/passkeys/", api_passkeys_list, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},

@@ -596,10 +596,15 @@ ar_worker_pool *ar_worker_pool_start(int threads, ar_error *err)
         ar_error_set(err, AR_ERR_VALIDATION, "the worker count must be between 1 and %d", MAX_WORKERS);
         return NULL;
     }
-    if (ar_queue_ensure_group(err) != 0) {
-        ar_valkey_thread_close();
-        return NULL;
+    ar_error group_err = {0};
+    if (ar_queue_ensure_group(&group_err) != 0) {
+        /* Valkey down at start: the workers retry (and create the group) when it is back; jobs wait in
+         * PostgreSQL meanwhile, and readiness reports the outage. */
+        ar_log_json(AR_LOG_WARN, "job queue unavailable at start; workers will retry",
+                    json_pack("{s:s}", "reason", group_err.message));
+        ar_error_clear(&group_err);
     }
+    ar_valkey_thread_close();
     ar_worker_pool *p = ar_calloc(1, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);

@@ -13,6 +13,9 @@
 
 #include "daemon.h"
 #include "harness.h"
+#include "afterresume/domain/registry.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/valkey.h"
 
 static it_daemon d;
 static char *db_url;
@@ -646,6 +649,68 @@ START_TEST(browser_invite_signup_signout_signin)
 }
 END_TEST
 
+/* The daemon's job workers run a job enqueued for a user's workspace; the API shows it to that user only. */
+START_TEST(jobs_run_in_the_daemon_and_stay_in_their_tenant)
+{
+    char *k1 = mint_passkey(NULL), *k2 = mint_passkey(NULL);
+    client owner = {0}, other = {0};
+    signup(&owner, "kate", k1);
+    signup(&other, "liam", k2);
+    /* enqueue through the service, as a feature would */
+    ar_error err = {0};
+    ck_assert_int_eq(ar_valkey_configure(it_valkey_url(), &err), 0);
+    ar_domain_register_all();
+    ar_jobs_register();
+    PGconn *c = it_pg_connect_to(db_url);
+    ar_ctx ctx = {0};
+    ctx.user_id = it_query_long(c, "SELECT id FROM users WHERE username = 'kate'");
+    ctx.tenant_id = it_query_long(c, "SELECT personal_tenant_id FROM users WHERE username = 'kate'");
+    ctx.role = AR_ROLE_OWNER;
+    PQfinish(c);
+    long long job_id = 0;
+    json_t *payload = json_pack("{s:i}", "sleep_ms", 50);
+    ck_assert_msg(ar_job_enqueue(&ctx, "noop", payload, NULL, &job_id, &err) == 0, "%s", err.message);
+    json_decref(payload);
+    char path[64];
+    snprintf(path, sizeof path, "/api/jobs/%lld/", job_id);
+    const char *status = NULL;
+    it_response r;
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(request(&owner, "GET", path, NULL, NULL, 0, &r), 200);
+        json_t *j = body(&r);
+        static char st[32];
+        snprintf(st, sizeof st, "%s", json_string_value(json_object_get(j, "status")));
+        status = st;
+        int events = (int)json_array_size(json_object_get(j, "events"));
+        json_decref(j);
+        it_response_free(&r);
+        if (strcmp(status, "succeeded") == 0) {
+            ck_assert_int_ge(events, 2);
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    ck_assert_str_eq(status, "succeeded");
+    ck_assert_int_eq(request(&other, "GET", path, NULL, NULL, 0, &r), 404);
+    it_response_free(&r);
+    snprintf(path, sizeof path, "/api/jobs/%lld/cancel/", job_id);
+    ck_assert_int_eq(request(&other, "POST", path, NULL, NULL, 1, &r), 404);
+    it_response_free(&r);
+    ck_assert_int_eq(request(&owner, "POST", path, NULL, NULL, 1, &r), 409); /* already finished */
+    it_response_free(&r);
+    ck_assert_int_eq(request(&owner, "GET", "/api/jobs/?status=succeeded", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "noop"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/metrics", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "jobs{status=\"succeeded\"}"));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "job_queue_depth{queue=\"stream\"}"));
+    it_response_free(&r);
+    ar_valkey_thread_close();
+    free(k1);
+    free(k2);
+}
+END_TEST
+
 /* Last: stop the daemon that served every test above. A log that ends with "stopped" and holds no sanitizer
  * report means no leak, use-after-free or undefined behaviour was met on those paths (under make test-asan).
  * Check runs each test in a forked child, so the daemon (the fixture's child) is watched through /proc until
@@ -688,6 +753,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, password_reset_by_email);
     tcase_add_test(tc, pages_render_with_real_data);
     tcase_add_test(tc, browser_invite_signup_signout_signin);
+    tcase_add_test(tc, jobs_run_in_the_daemon_and_stay_in_their_tenant);
     tcase_add_test(tc, daemon_stops_cleanly_after_all_of_it);
     suite_add_tcase(s, tc);
     return s;

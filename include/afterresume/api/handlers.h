@@ -39,6 +39,12 @@ void api_tenant_members_list(ar_request *req);
 void api_tenant_members_update(ar_request *req);
 void api_tenant_members_remove(ar_request *req);
 
+/* src/api/jobs.c */
+void api_jobs_list(ar_request *req);
+void api_jobs_detail(ar_request *req);
+void api_jobs_cancel(ar_request *req);
+void api_jobs_retry(ar_request *req);
+
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */
 long long ar_req_id_param(ar_request *req, const char *name);
