@@ -26,6 +26,7 @@ const ar_route ar_routes[] = {
     {AR_DELETE, "/api/tokens/{id}/", api_tokens_revoke, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     {AR_GET, "/api/sessions/", api_sessions_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_DELETE, "/api/sessions/{id}/", api_sessions_end, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/status/bar/", api_status_bar, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* background jobs */
     {AR_GET, "/api/jobs/", api_jobs_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/api/jobs/{id}/", api_jobs_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
@@ -64,6 +65,7 @@ const ar_route ar_routes[] = {
     {AR_POST, "/password/forgot", web_password_forgot_submit, AR_AUTH_PUBLIC, NULL, 1, "reset_ip", AR_BODY_FORM},
     {AR_GET, "/password/reset", web_password_reset, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/password/reset", web_password_reset_submit, AR_AUTH_PUBLIC, NULL, 1, "reset_ip", AR_BODY_FORM},
+    {AR_GET, "/status/bar", web_status_bar, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/settings", web_settings, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/settings/password", web_settings_password, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_FORM},
     {AR_POST, "/settings/sessions/{id}/end", web_settings_session_end, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_FORM},

@@ -52,6 +52,8 @@ void web_page(ar_request *req, int status, const char *page, const char *title, 
                                        req->ctx.role >= AR_ROLE_ADMIN, "can_switch", json_array_size(memberships) > 1);
         json_object_set_new(data, "tenant", ctx_tenant);
         json_decref(memberships);
+        json_t *status = web_status_context(req);
+        if (status) json_object_set_new(data, "status", status);
     }
     const char *done = ar_req_query(req, "done");
     for (size_t i = 0; done && i < sizeof flash_messages / sizeof flash_messages[0]; i++) {

@@ -595,7 +595,8 @@ START_TEST(pages_render_with_real_data)
     snprintf(path, sizeof path, "/admin/passkeys/%lld", (long long)json_integer_value(json_object_get(j, "id")));
     json_decref(j);
     it_response_free(&r);
-    const char *pages[][2] = {{"/", "pages"},
+    const char *pages[][2] = {{"/", "id=\"status-bar\""},
+                              {"/status/bar", "Running jobs"},
                               {"/settings", "API tokens"},
                               {"/tenant/settings", "pages"},
                               {"/admin/users", "pages@example.com"},
@@ -609,7 +610,8 @@ START_TEST(pages_render_with_real_data)
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         ck_assert_int_eq(request(&staff, "GET", pages[i][0], NULL, NULL, 0, &r), 200);
         ck_assert_msg(strstr(ar_buf_cstr(&r.body), pages[i][1]) != NULL, "%s lacks '%s'", pages[i][0], pages[i][1]);
-        ck_assert_msg(strstr(ar_buf_cstr(&r.body), staff.csrf) != NULL || strstr(pages[i][0], "audit"),
+        ck_assert_msg(strstr(ar_buf_cstr(&r.body), staff.csrf) != NULL || strstr(pages[i][0], "audit") ||
+                          strcmp(pages[i][0], "/status/bar") == 0, /* a fragment without forms */
                       "%s has no CSRF token for its forms", pages[i][0]);
         char cc[64];
         ck_assert_str_eq(it_header(&r, "Cache-Control", cc, sizeof cc), "no-store");
@@ -700,6 +702,16 @@ START_TEST(jobs_run_in_the_daemon_and_stay_in_their_tenant)
     it_response_free(&r);
     ck_assert_int_eq(request(&owner, "GET", "/api/jobs/?status=succeeded", NULL, NULL, 0, &r), 200);
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "noop"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(&owner, "GET", "/api/status/bar/", NULL, NULL, 0, &r), 200);
+    json_t *bar = body(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(bar, "jobs_running")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(bar, "reserve_balance_cents")), 0);
+    ck_assert(json_is_false(json_object_get(bar, "billing_configured")));
+    ck_assert_ptr_nonnull(json_object_get(bar, "updated_at"));
+    json_decref(bar);
+    it_response_free(&r);
+    ck_assert_int_eq(request(NULL, "GET", "/api/status/bar/", NULL, NULL, 0, &r), 401);
     it_response_free(&r);
     ck_assert_int_eq(request(NULL, "GET", "/metrics", NULL, NULL, 0, &r), 200);
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "jobs{status=\"succeeded\"}"));

@@ -39,6 +39,9 @@ void api_tenant_members_list(ar_request *req);
 void api_tenant_members_update(ar_request *req);
 void api_tenant_members_remove(ar_request *req);
 
+/* src/web/status.c (the JSON face of the status bar) */
+void api_status_bar(ar_request *req);
+
 /* src/api/jobs.c */
 void api_jobs_list(ar_request *req);
 void api_jobs_detail(ar_request *req);

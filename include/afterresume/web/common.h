@@ -13,4 +13,8 @@ const char *web_safe_next(const char *next);
 /* {field: message, form: message} for re-rendering a form (new reference). */
 json_t *web_form_errors(const ar_error *err);
 
+/* The status bar's values for a signed-in page ({balance, balance_state, tokens_month, jobs_running,
+ * refresh_url}), or NULL when they cannot be read (src/web/status.c). */
+json_t *web_status_context(ar_request *req);
+
 #endif

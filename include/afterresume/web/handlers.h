@@ -26,6 +26,9 @@ void web_password_forgot_submit(ar_request *req);
 void web_password_reset(ar_request *req);
 void web_password_reset_submit(ar_request *req);
 
+/* src/web/status.c */
+void web_status_bar(ar_request *req);
+
 /* src/web/admin.c */
 void web_team(ar_request *req);
 void web_team_role(ar_request *req);

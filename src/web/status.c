@@ -1,0 +1,43 @@
+/* status.c — the status bar as data for pages (web_status_context) and as the HTML fragment that htmx polls
+ * (GET /status/bar), plus the JSON API GET /api/status/bar/. One service, two faces. */
+#include "afterresume/api/handlers.h"
+#include "afterresume/domain/status_bar.h"
+#include "afterresume/http/response.h"
+#include "afterresume/web/common.h"
+#include "afterresume/web/handlers.h"
+
+#include <stdio.h>
+
+json_t *web_status_context(ar_request *req)
+{
+    ar_error err = {0};
+    json_t *bar = ar_status_bar(&req->ctx, &err);
+    ar_error_clear(&err);
+    if (!bar) return NULL;
+    char jobs[32];
+    snprintf(jobs, sizeof jobs, "%lld", (long long)json_integer_value(json_object_get(bar, "jobs_running")));
+    json_t *status = json_pack("{s:s,s:s,s:s,s:s,s:s}", "balance",
+                               json_is_true(json_object_get(bar, "billing_configured")) ? "$0.00" : "not configured",
+                               "balance_state", "normal", "tokens_month", "0", "jobs_running", jobs, "refresh_url",
+                               "/status/bar");
+    json_decref(bar);
+    return status;
+}
+
+void web_status_bar(ar_request *req)
+{
+    json_t *status = web_status_context(req);
+    ar_respond_page(req, 200, "partials/status_bar", NULL, status ? json_pack("{s:o}", "status", status) : NULL);
+}
+
+void api_status_bar(ar_request *req)
+{
+    ar_error err = {0};
+    json_t *bar = ar_status_bar(&req->ctx, &err);
+    if (!bar) {
+        ar_respond_error(req, &err);
+        ar_error_clear(&err);
+        return;
+    }
+    ar_respond_json(req, 200, bar);
+}
