@@ -4,7 +4,7 @@
 CC      ?= gcc
 BUILD   ?= build
 SANITIZE ?= 0
-PKGS    := libmicrohttpd libpq jansson libsodium libcurl hiredis
+PKGS    := libmicrohttpd libpq jansson libsodium libcurl hiredis zlib
 
 OPT     := -O2
 SAN_FLAGS :=

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_PKGS="gcc make pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libhiredis-dev check"
+BUILD_PKGS="gcc make pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libhiredis-dev zlib1g-dev check"
 SERVICE_PKGS="postgresql redis-server curl"
 TEST_PKGS="chromium wrk python3-botocore"
 

@@ -11,4 +11,10 @@ void ar_domain_register_all(void)
     ar_tokens_register();
     ar_outbox_register();
     ar_password_reset_register();
+    ar_outbox_delivery_register();
+    /* worklog */
+    /* evidence */
+    /* import / export */
+    /* billing */
+    /* career material */
 }

@@ -32,6 +32,13 @@ const ar_route ar_routes[] = {
     {AR_GET, "/api/jobs/{id}/", api_jobs_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/api/jobs/{id}/cancel/", api_jobs_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     {AR_POST, "/api/jobs/{id}/retry/", api_jobs_retry, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE}, /* service: admins, staff */
+    /* worklog API: entries, clients, projects, tags (src/api/worklog.c) */
+    /* evidence API: attachments (src/api/attachments.c) */
+    /* import / export API (src/api/transfer.c) */
+    /* jobs API additions and account exports (src/api/jobs.c, src/api/exports.c) */
+    /* billing API (src/api/billing.c) */
+    /* Stripe top-ups and webhook (src/api/stripe.c) */
+    /* career material API: enhancement, skills, reports, share links (src/api/career.c) */
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/admin/passkeys/", api_passkeys_list, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
@@ -89,6 +96,11 @@ const ar_route ar_routes[] = {
     {AR_GET, "/admin/outbox", web_admin_outbox, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/admin/ratelimits", web_admin_ratelimits, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/admin/ratelimits/reset", web_admin_ratelimit_reset, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
+    /* worklog pages (src/web/worklog.c) */
+    /* import / export pages (src/web/transfer.c) */
+    /* job pages (src/web/jobs.c) */
+    /* billing pages (src/web/billing.c) */
+    /* career material pages (src/web/career.c) */
     {AR_GET, "/static/{*path}", web_static, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
 };
 

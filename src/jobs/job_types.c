@@ -35,6 +35,7 @@ void ar_job_types_register(const ar_job_type *list, size_t count)
             ar_log_error("too many job types (at most %d)", MAX_JOB_TYPES);
             abort();
         }
+        if (t->prepare) t->prepare();
         types[type_count] = *t;
         if (!types[type_count].max_attempts) types[type_count].max_attempts = 3;
         type_count++;
@@ -86,11 +87,4 @@ static int noop_handler(ar_job_ctx *jc, json_t *payload, json_t **result, ar_err
     return 0;
 }
 
-static const ar_job_type builtin[] = {
-    {"noop", noop_handler, 3},
-};
-
-void ar_job_types_register_builtin(void)
-{
-    ar_job_types_register(builtin, sizeof builtin / sizeof builtin[0]);
-}
+const ar_job_type ar_job_noop = {"noop", noop_handler, 3, NULL};

@@ -66,8 +66,8 @@ static int bad_result_handler(ar_job_ctx *jc, json_t *payload, json_t **result, 
 }
 
 static const ar_job_type test_types[] = {
-    {"test_silent_sleep", silent_sleep_handler, 1},
-    {"test_bad_result", bad_result_handler, 2},
+    {"test_silent_sleep", silent_sleep_handler, 1, NULL},
+    {"test_bad_result", bad_result_handler, 2, NULL},
 };
 
 static void setup(void)

@@ -308,7 +308,6 @@ static void outbox_setup(void)
     sink_start(&the_sink);
     db_url = it_migrated_db();
     ar_domain_register_all();
-    ar_outbox_delivery_register();
     raw = it_pg_connect_to(db_url);
     it_exec(raw, "SELECT set_config('app.bypass_rls', 'on', false)"); /* email_outbox is staff/system only */
 }

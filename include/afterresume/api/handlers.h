@@ -48,6 +48,20 @@ void api_jobs_detail(ar_request *req);
 void api_jobs_cancel(ar_request *req);
 void api_jobs_retry(ar_request *req);
 
+/* src/api/worklog.c */
+
+/* src/api/attachments.c */
+
+/* src/api/transfer.c */
+
+/* src/api/exports.c + jobs additions */
+
+/* src/api/billing.c */
+
+/* src/api/stripe.c */
+
+/* src/api/career.c */
+
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */
 long long ar_req_id_param(ar_request *req, const char *name);

@@ -14,5 +14,11 @@ void ar_sessions_register(void);
 void ar_tokens_register(void);
 void ar_outbox_register(void);
 void ar_password_reset_register(void);
+void ar_outbox_delivery_register(void);
+/* worklog */
+/* evidence */
+/* import / export */
+/* billing */
+/* career material */
 
 #endif

@@ -36,6 +36,7 @@ typedef struct ar_job_type {
     const char *name;        /* static string, [a-z0-9_.] */
     ar_job_handler handler;
     int max_attempts;        /* 1..100; 0 = the default 3 */
+    void (*prepare)(void);   /* optional: registers the type's prepared statements, called once at registration */
 } ar_job_type;
 
 /* Register types (static arrays). The same name with the same handler again is a no-op; the same name with
@@ -43,7 +44,7 @@ typedef struct ar_job_type {
 void ar_job_types_register(const ar_job_type *types, size_t count);
 /* The registered type or NULL. */
 const ar_job_type *ar_job_type_find(const char *name);
-/* The built-in `noop` type (called by ar_jobs_register()). */
+/* Every type in the catalog (src/jobs/catalog.c: one line per type), called by ar_jobs_register(). */
 void ar_job_types_register_builtin(void);
 
 /* Report progress (pct clamped to 0..100, msg may be NULL = keep) and heartbeat. Returns non-zero when the

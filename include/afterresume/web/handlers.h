@@ -46,4 +46,14 @@ void web_admin_outbox(ar_request *req);
 void web_admin_ratelimits(ar_request *req);
 void web_admin_ratelimit_reset(ar_request *req);
 
+/* src/web/worklog.c */
+
+/* src/web/transfer.c */
+
+/* src/web/jobs.c */
+
+/* src/web/billing.c */
+
+/* src/web/career.c */
+
 #endif
