@@ -63,6 +63,8 @@ CREATE TABLE worklog_entries (
     impact_score_source text CHECK (impact_score_source IS NULL OR impact_score_source IN ('user', 'ai')),
     source              text NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'import', 'api', 'email')),
     import_key          text CHECK (import_key IS NULL OR length(import_key) BETWEEN 1 AND 200),
+    -- kept by the evidence service in the transaction that adds or removes an attachment row
+    attachment_count    integer NOT NULL DEFAULT 0 CHECK (attachment_count >= 0),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz,
