@@ -48,13 +48,17 @@ static const setting settings[] = {
     {"AR_SESSION_MAX_AGE", NULL, "1209600", 0, T_INT, S(session_max_age_s)},
     {"DATABASE_URL", NULL, NULL, 1, T_STR, S(database_url)},
     {"VALKEY_URL", "REDIS_URL", NULL, 1, T_STR, S(valkey_url)},
-    {"AR_STORAGE", NULL, "local", 0, T_STR, S(storage)},
+    {"AR_STORAGE", "AR_STORAGE_BACKEND", "local", 0, T_STR, S(storage)},
     {"AR_STORAGE_DIR", NULL, "./var/objects", 0, T_STR, S(storage_dir)},
     {"S3_ENDPOINT", "MINIO_ENDPOINT", NULL, 0, T_STR, S(s3_endpoint)},
     {"S3_REGION", "MINIO_REGION", "us-east-1", 0, T_STR, S(s3_region)},
     {"S3_BUCKET", "MINIO_BUCKET", NULL, 0, T_STR, S(s3_bucket)},
     {"S3_ACCESS_KEY", "MINIO_ACCESS_KEY", NULL, 1, T_STR, S(s3_access_key)},
     {"S3_SECRET_KEY", "MINIO_SECRET_KEY", NULL, 1, T_STR, S(s3_secret_key)},
+    {"AR_STORAGE_QUOTA_BYTES", NULL, "1073741824", 0, T_SIZE, S(storage_quota_bytes)},
+    {"AR_UPLOAD_IMAGE_MAX", NULL, "10485760", 0, T_SIZE, S(upload_image_max)},
+    {"AR_UPLOAD_DOCUMENT_MAX", NULL, "52428800", 0, T_SIZE, S(upload_document_max)},
+    {"AR_UPLOAD_ALLOW_ZIP", NULL, "0", 0, T_INT, S(upload_allow_zip)},
     {"SMTP_URL", NULL, NULL, 1, T_STR, S(smtp_url)},
     {"MAIL_FROM", NULL, "AfterResume <noreply@localhost>", 0, T_STR, S(mail_from)},
     {"STRIPE_SECRET_KEY", NULL, NULL, 1, T_STR, S(stripe_secret_key)},
@@ -258,6 +262,16 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
         if (!cfg->s3_access_key || !cfg->s3_secret_key)
             invalid(err, "S3_ACCESS_KEY", "S3_ACCESS_KEY and S3_SECRET_KEY are required when AR_STORAGE=s3");
     }
+    if (strcmp(cfg->storage, "local") == 0 && (!cfg->storage_dir || !*cfg->storage_dir))
+        invalid(err, "AR_STORAGE_DIR", "must name a directory when AR_STORAGE=local");
+    if (cfg->s3_bucket && (strchr(cfg->s3_bucket, '/') || strlen(cfg->s3_bucket) < 3 || strlen(cfg->s3_bucket) > 63))
+        invalid(err, "S3_BUCKET", "must be a bucket name of 3 to 63 characters without '/'");
+    if (cfg->storage_quota_bytes < 1024) invalid(err, "AR_STORAGE_QUOTA_BYTES", "must be at least 1024 bytes");
+    if (cfg->upload_image_max < 1024 || cfg->upload_image_max > (size_t)1 << 30)
+        invalid(err, "AR_UPLOAD_IMAGE_MAX", "must be between 1024 bytes and 1 GiB");
+    if (cfg->upload_document_max < 1024 || cfg->upload_document_max > (size_t)1 << 30)
+        invalid(err, "AR_UPLOAD_DOCUMENT_MAX", "must be between 1024 bytes and 1 GiB");
+    if (cfg->upload_allow_zip > 1) invalid(err, "AR_UPLOAD_ALLOW_ZIP", "must be 0 or 1");
     if (cfg->smtp_url && !starts_with(cfg->smtp_url, "smtp://") && !starts_with(cfg->smtp_url, "smtps://"))
         invalid(err, "SMTP_URL", "must start with smtp:// or smtps://");
     if (!starts_with(cfg->stripe_api_base, "http://") && !starts_with(cfg->stripe_api_base, "https://"))

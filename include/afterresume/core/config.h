@@ -33,6 +33,11 @@ typedef struct ar_config {
     char *storage;          /* local | s3 */
     char *storage_dir;
     char *s3_endpoint, *s3_region, *s3_bucket, *s3_access_key, *s3_secret_key;
+    /* evidence uploads (SPEC §3) */
+    size_t storage_quota_bytes;   /* per-tenant sum of attachment sizes (AR_STORAGE_QUOTA_BYTES, 1 GiB) */
+    size_t upload_image_max;      /* AR_UPLOAD_IMAGE_MAX, 10 MiB */
+    size_t upload_document_max;   /* AR_UPLOAD_DOCUMENT_MAX, 50 MiB */
+    int upload_allow_zip;         /* AR_UPLOAD_ALLOW_ZIP, 0: plain .zip files refused */
     char *smtp_url, *mail_from;
     char *stripe_secret_key, *stripe_webhook_secret, *stripe_api_base;
     char *llm_provider, *llm_base_url, *llm_api_key, *llm_model;
