@@ -1,4 +1,5 @@
-/* response.c — JSON, page, redirect, error and text responses, each with the security headers. */
+/* response.c — JSON, page, redirect, error, text and streamed (download) responses, each with the security
+ * headers. */
 #include "afterresume/http/response.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/log.h"
@@ -6,6 +7,8 @@
 #include "afterresume/render/template.h"
 
 #include <microhttpd.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -147,4 +150,45 @@ void ar_respond_error_code(ar_request *req, ar_err_code code, const char *messag
         ar_error_set(&err, code, NULL);
     ar_respond_error(req, &err);
     ar_error_clear(&err);
+}
+
+/* Streamed responses: MHD pulls blocks through stream_reader on its own thread after the handler returned. */
+typedef struct stream_response {
+    ar_stream_read_fn read;
+    void *cls;
+    void (*release)(void *cls);
+} stream_response;
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_response *s = cls;
+    long long n = s->read(s->cls, (unsigned long long)pos, buf, max);
+    if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_response *s = cls;
+    if (s->release) s->release(s->cls);
+    free(s);
+}
+
+void ar_respond_stream(ar_request *req, int status, const char *content_type, long long size,
+                       ar_stream_read_fn read, void *cls, void (*release)(void *cls))
+{
+    stream_response *s = ar_malloc(sizeof *s);
+    s->read = read;
+    s->cls = cls;
+    s->release = release;
+    struct MHD_Response *resp = MHD_create_response_from_callback(size < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)size,
+                                                                  64 * 1024, stream_reader, s, stream_free);
+    if (!resp) {
+        stream_free(s);
+        ar_respond_error_code(req, AR_ERR_INTERNAL, NULL);
+        return;
+    }
+    ar_response_install(req, status, resp, size < 0 ? 0 : (size_t)size, content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }

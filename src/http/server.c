@@ -1,5 +1,7 @@
 /* server.c — libmicrohttpd integration: per-request context, body limits and content-type checks, CSRF origin
- * check, dispatch to the route's handler, one JSON log line and metrics per request, graceful shutdown. */
+ * check, dispatch to the route's handler, streamed request bodies (uploads: auth before the first body byte,
+ * then chunks to the route's sink, through the multipart parser for multipart routes), one JSON log line and
+ * metrics per request, graceful shutdown. */
 #include "afterresume/http/server.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/log.h"
@@ -7,6 +9,7 @@
 #include "afterresume/db/db.h"
 #include "afterresume/http/auth.h"
 #include "afterresume/http/metrics.h"
+#include "afterresume/http/multipart.h"
 #include "afterresume/http/parse.h"
 #include "afterresume/http/request.h"
 #include "afterresume/http/response.h"
@@ -28,6 +31,9 @@
 #define JSON_MAX_DEPTH 32
 #define FORM_MAX_FIELDS 256
 #define DRAIN_ALLOWANCE ((size_t)8 << 20)
+#define STREAM_OVERHEAD ((size_t)1 << 20)   /* multipart headers, boundaries and small fields beside a file */
+#define MULTIPART_MAX_HEADER 8192
+#define MULTIPART_MAX_PARTS 64
 
 struct ar_server {
     struct MHD_Daemon *daemon;
@@ -94,6 +100,11 @@ static int mime_is_json(const char *mime)
            (strncmp(mime, "application/", 12) == 0 && n > 5 && strcmp(mime + n - 5, "+json") == 0);
 }
 
+static int is_stream_route(const ar_route *route)
+{
+    return route && (route->body == AR_BODY_STREAM || route->body == AR_BODY_MULTIPART);
+}
+
 static int request_has_body(ar_request *req)
 {
     const char *cl = ar_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -127,6 +138,8 @@ static void begin_request(ar_request *req, const char *url, const char *method)
     }
     const char *ct = ar_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (ct && ar_content_type_mime(ct, req->mime, sizeof req->mime) != 0) req->mime[0] = '\0';
+    /* Streamed bodies: the ceiling before the handler sets its own is the largest upload plus overhead. */
+    if (is_stream_route(req->route)) req->body_limit = req->app->cfg.upload_document_max + STREAM_OVERHEAD;
     if (!request_has_body(req)) return;
     const char *cl = ar_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -149,7 +162,112 @@ static void begin_request(ar_request *req, const char *url, const char *method)
             req->body_error = AR_ERR_UNSUPPORTED_MEDIA_TYPE;
         break;
     case AR_BODY_RAW:
+    case AR_BODY_STREAM:
         break;
+    case AR_BODY_MULTIPART:
+        if (strcmp(req->mime, "multipart/form-data") != 0) req->body_error = AR_ERR_UNSUPPORTED_MEDIA_TYPE;
+        break;
+    }
+}
+
+int ar_request_stream(ar_request *req, const ar_stream_sink *sink, void *state, size_t max_bytes, ar_error *err)
+{
+    if (!is_stream_route(req->route) || req->sink_installed || !sink || !sink->on_finish || !sink->on_release)
+        return ar_error_set(err, AR_ERR_INTERNAL, "this route does not stream its body"), -1;
+    const char *cl = ar_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > max_bytes)
+            return ar_error_set(err, AR_ERR_PAYLOAD_TOO_LARGE, "The upload is larger than %zu bytes.", max_bytes), -1;
+    }
+    req->sink = *sink;
+    if (req->route->body == AR_BODY_MULTIPART) {
+        char boundary[128];
+        const char *ct = ar_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct || ar_content_type_param(ct, "boundary", boundary, sizeof boundary) != 0 ||
+            !(req->multipart = ar_multipart_new(boundary, &req->sink.parts, state, MULTIPART_MAX_HEADER,
+                                                MULTIPART_MAX_PARTS))) {
+            memset(&req->sink, 0, sizeof req->sink);
+            return ar_error_set(err, AR_ERR_BAD_REQUEST, "multipart/form-data needs a valid boundary parameter."), -1;
+        }
+    }
+    req->sink_state = state;
+    req->sink_installed = 1;
+    req->body_limit = max_bytes;
+    return 0;
+}
+
+/* Stream routes, first call: who is calling and may they, then the handler opens the sink — all before a byte
+ * of the body is read. Leaves an error response in req->response when refused. */
+static void open_stream(ar_request *req)
+{
+    ar_error err = {0};
+    int retry_after = 0;
+    if (ar_http_identify(req, &err) != 0) {
+        ar_respond_error(req, &err);
+        goto out;
+    }
+    if (req->ctx.user_id > 0) req->no_store = 1;
+    if (ar_http_authorize(req, &err, &retry_after) != 0) {
+        ar_respond_error(req, &err);
+        if (err.code == AR_ERR_RATE_LIMITED && retry_after > 0) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", retry_after);
+            ar_response_header(req, "Retry-After", ra);
+        }
+        goto out;
+    }
+    req->route->handler(req);
+    if (!req->response && !req->sink_installed) {
+        ar_log_json(AR_LOG_ERROR, "stream handler neither answered nor opened a sink",
+                    json_pack("{s:s,s:s}", "route", req->route->pattern, "request_id", req->request_id));
+        ar_respond_error_code(req, AR_ERR_INTERNAL, NULL);
+    }
+out:
+    ar_error_clear(&err);
+}
+
+/* Upload calls of a stream route: the chunk goes to the sink (or the multipart parser) unless reading already
+ * stopped; past the handler's ceiling reading stops with 413. */
+static void feed_stream(ar_request *req, const char *data, size_t len)
+{
+    if (!req->sink_installed || req->stream_error.code) return;
+    if (req->body_seen > req->body_limit) {
+        ar_error_set(&req->stream_error, AR_ERR_PAYLOAD_TOO_LARGE, "The upload is larger than %zu bytes.",
+                     req->body_limit);
+        return;
+    }
+    ar_error e = {0};
+    int rc = 0;
+    if (req->multipart)
+        rc = ar_multipart_feed(req->multipart, data, len, &e);
+    else if (req->sink.on_data)
+        rc = req->sink.on_data(req->sink_state, data, len, &e);
+    if (rc != 0) {
+        if (!e.code) ar_error_set(&e, AR_ERR_BAD_REQUEST, "The upload was refused.");
+        req->stream_error = e;
+    } else {
+        ar_error_clear(&e);
+    }
+}
+
+/* The body is over (or reading it stopped): the sink's on_finish builds the response. */
+static void finish_stream(ar_request *req)
+{
+    if (!req->stream_error.code && req->multipart) {
+        ar_error e = {0};
+        if (ar_multipart_finish(req->multipart, &e) != 0)
+            req->stream_error = e;
+        else
+            ar_error_clear(&e);
+    }
+    req->sink.on_finish(req, req->sink_state, req->stream_error.code ? &req->stream_error : NULL);
+    if (!req->response) {
+        ar_log_json(AR_LOG_ERROR, "stream sink produced no response",
+                    json_pack("{s:s,s:s}", "route", req->route->pattern, "request_id", req->request_id));
+        ar_respond_error_code(req, AR_ERR_INTERNAL, NULL);
     }
 }
 
@@ -244,7 +362,8 @@ out:
 /* Run the handler (or the error already decided) and hand the response to MHD. */
 static enum MHD_Result queue(ar_request *req)
 {
-    dispatch(req);
+    if (!req->response && req->sink_installed) finish_stream(req);
+    if (!req->response) dispatch(req);
     req->queued = 1;
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, req->response);
     MHD_destroy_response(req->response);
@@ -266,14 +385,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = req;
         ar_metrics_request_started();
         begin_request(req, url, method);
+        if (!req->body_error && is_stream_route(req->route)) open_stream(req);
         /* Answer on a later call (MHD 0.9.75 closes the connection when answering on the first), except
          * when a body is coming that we already refuse: answering now spares reading it (no 100 Continue). */
-        if (!(req->body_error && request_has_body(req))) return MHD_YES;
+        int refused = req->body_error || (is_stream_route(req->route) && req->response);
+        if (!(refused && request_has_body(req))) return MHD_YES;
         return queue(req);
     }
     if (*upload_data_size) {
         req->body_seen += *upload_data_size;
-        take_body(req, upload_data, *upload_data_size);
+        if (is_stream_route(req->route))
+            feed_stream(req, upload_data, *upload_data_size);
+        else
+            take_body(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         /* A body found too large mid-stream (chunked) is drained so the client can read our 413; past the
          * drain allowance we answer at once and MHD closes the connection. */
@@ -302,6 +426,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) json_object_set_new(f, "aborted", json_integer(toe));
     ar_log_json(AR_LOG_INFO, "request", f);
     if (req->response) MHD_destroy_response(req->response);
+    if (req->multipart) ar_multipart_free(req->multipart);
+    if (req->sink_installed) req->sink.on_release(req->sink_state); /* also after a client cut the body off */
+    ar_error_clear(&req->stream_error);
     ar_buf_free(&req->body);
     json_decref(req->json);
     json_decref(req->form);

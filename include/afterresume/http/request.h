@@ -10,10 +10,33 @@
 #include "afterresume/core/buf.h"
 #include "afterresume/core/error.h"
 #include "afterresume/domain/context.h"
+#include "afterresume/http/multipart.h"
 #include "afterresume/http/router.h"
 
 struct MHD_Connection;
 struct MHD_Response;
+struct ar_request;
+
+/* The per-request sink of a streamed body (routes with AR_BODY_STREAM or AR_BODY_MULTIPART).
+ *
+ * Life cycle: the route's handler runs before the body is read (auth, role, CSRF and rate limits passed) and
+ * either answers with an error (the body is refused) or calls ar_request_stream(req, &sink, state, max) and
+ * returns without answering. The server then feeds the body as it arrives from libmicrohttpd:
+ *   AR_BODY_STREAM     on_data(state, chunk, len, err) for every chunk (non-zero stops; set err);
+ *   AR_BODY_MULTIPART  parts.on_part_begin / on_part_data / on_part_end (multipart.h; ud = state; non-zero
+ *                      aborts: keep your own reason in state, the parser only says "aborted").
+ * When the body is complete, or reading it failed (too large: 413; malformed multipart: 400; a callback
+ * aborted), on_finish(req, state, failure) runs on a request thread: failure is NULL on success, and on_finish
+ * must build the response (ar_respond_*). Finally on_release(state) runs exactly once — also when the client
+ * went away mid-body and on_finish never ran — and must undo anything unfinished (abort storage writers, delete
+ * spool files) and free state. Example: evidence uploads (src/api/attachments.c); an import can spool an
+ * uploaded file the same way (write chunks to a temp file in on_data, parse it in on_finish). */
+typedef struct ar_stream_sink {
+    int (*on_data)(void *state, const char *data, size_t len, ar_error *err);
+    ar_multipart_callbacks parts;      /* ud = state */
+    void (*on_finish)(struct ar_request *req, void *state, const ar_error *failure);
+    void (*on_release)(void *state);
+} ar_stream_sink;
 
 typedef struct ar_request {
     struct MHD_Connection *conn;
@@ -33,6 +56,12 @@ typedef struct ar_request {
     char mime[96];               /* lower-cased media type of the body */
     json_t *json;                /* parsed JSON body, when the route takes JSON */
     json_t *form;                /* urlencoded form fields as a JSON object of strings */
+    /* streamed body (AR_BODY_STREAM / AR_BODY_MULTIPART) */
+    ar_stream_sink sink;
+    void *sink_state;
+    int sink_installed;          /* on_release still due */
+    ar_multipart *multipart;
+    ar_error stream_error;       /* why reading the body stopped (code AR_OK while fine) */
     /* response */
     int status;
     struct MHD_Response *response;
@@ -59,6 +88,10 @@ typedef struct ar_request {
 const char *ar_req_header(ar_request *req, const char *name);
 const char *ar_req_query(ar_request *req, const char *name);
 const char *ar_req_param(ar_request *req, const char *name);
+/* Install the streamed-body sink (see ar_stream_sink) from a stream route's handler; max_bytes caps the whole
+ * body (multipart overhead included). -1 + err (nothing installed, state still the caller's): 413 when the
+ * Content-Length already exceeds max_bytes, 400 for a multipart route without a valid boundary. */
+int ar_request_stream(ar_request *req, const ar_stream_sink *sink, void *state, size_t max_bytes, ar_error *err);
 /* A form or JSON string field from the body (JSON strings only), or NULL. */
 const char *ar_req_field(ar_request *req, const char *name);
 

@@ -16,6 +16,13 @@ void ar_respond_redirect(ar_request *req, int status, const char *location);
 void ar_respond_error(ar_request *req, const ar_error *err);
 /* Shorthand: an error with a code and optional message. */
 void ar_respond_error_code(ar_request *req, ar_err_code code, const char *message);
+/* A streamed response (downloads): read(cls, pos, buf, max) fills up to max bytes and returns the count, 0 at
+ * the end, or -1 on failure (the connection is then closed: the client sees a truncated body). size is the
+ * Content-Length (-1 = unknown: chunked). release(cls) runs once when the response is destroyed (also when the
+ * client went away). Reads happen on MHD's thread after the handler returned, so cls must own what it needs. */
+typedef long long (*ar_stream_read_fn)(void *cls, unsigned long long pos, char *buf, size_t max);
+void ar_respond_stream(ar_request *req, int status, const char *content_type, long long size,
+                       ar_stream_read_fn read, void *cls, void (*release)(void *cls));
 /* Add a header to the response already built (e.g. Allow, Retry-After). */
 void ar_response_header(ar_request *req, const char *name, const char *value);
 

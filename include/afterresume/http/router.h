@@ -30,6 +30,12 @@ typedef enum ar_body_kind {
     AR_BODY_JSON,        /* application/json, application/...+json, application/csp-report */
     AR_BODY_FORM,        /* application/x-www-form-urlencoded, or JSON from HTMX/API clients */
     AR_BODY_RAW,         /* any content type, raw bytes kept (e.g. signed webhooks) */
+    /* Streamed bodies (uploads, imports): never buffered, no 1 MiB limit. The route's handler runs once the
+     * headers are in and identity, role, token scope, CSRF (X-CSRF-Token header: the body is not read yet)
+     * and rate limits passed — before any body byte is read — and either answers (an error: the body is then
+     * refused) or installs a per-request sink with its own size ceiling (ar_request_stream, request.h). */
+    AR_BODY_STREAM,      /* any content type: the sink gets the raw body chunk by chunk */
+    AR_BODY_MULTIPART,   /* multipart/form-data (else 415): the sink gets parts through the streaming parser */
 } ar_body_kind;
 
 typedef struct ar_route {
