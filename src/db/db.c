@@ -489,12 +489,111 @@ PGresult *ar_db_exec_sql(PGconn *c, const char *sql, ar_error *err)
     return exec_statement(c, -1, sql, 0, NULL, err);
 }
 
-int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err)
+/* BEGIN and, when given, the prelude statement in one round trip (libpq pipeline mode) on this thread's
+ * connection; elsewhere, or before the prelude is prepared there, one after the other. */
+typedef struct tx_prelude {
+    long idx;
+    int nparams;
+    const char *const *params;
+} tx_prelude;
+
+static PGresult *run_sequentially(PGconn *c, const tx_prelude *p, ar_error *err)
+{
+    PGresult *r = ar_db_exec_sql(c, "BEGIN", err);
+    if (!r || !p) return r;
+    PQclear(r);
+    return exec_statement(c, p->idx, NULL, p->nparams, p->params, err);
+}
+
+static int begin_tx(PGconn *c, db_thread *t, const tx_prelude *p, ar_error *err)
+{
+    bool pooled = t->conn == c;
+    if (pooled && p) prepared_reserve(t, g_nstmts);
+    if (!p || !pooled || !t->prepared[p->idx] || PQtransactionStatus(c) != PQTRANS_IDLE ||
+        PQenterPipelineMode(c) != 1) {
+        PGresult *r = run_sequentially(c, p, err);
+        if (!r) {
+            if (PQtransactionStatus(c) != PQTRANS_IDLE && PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
+            return -1;
+        }
+        PQclear(r);
+        return 0;
+    }
+    const ar_db_stmt *s = &g_stmts[p->idx];
+    t->sqlstate[0] = '\0';
+    t->constraint[0] = '\0';
+    int sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+               PQsendQueryPrepared(c, s->name, p->nparams, p->params, NULL, NULL, 0) && PQpipelineSync(c);
+    PGresult *failed = NULL;
+    const char *what = "BEGIN";
+    int results = 0;
+    /* Read until the sync point: BEGIN's result, a NULL, the prelude's result, a NULL, PIPELINE_SYNC. */
+    while (sent) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (PQstatus(c) == CONNECTION_BAD) break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (!failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            failed = r;
+            what = results == 0 ? "BEGIN" : s->name;
+        } else {
+            PQclear(r);
+        }
+        results++;
+    }
+    PQexitPipelineMode(c);
+    if (sent && !failed && results == 2 && PQstatus(c) == CONNECTION_OK) {
+        atomic_fetch_add(&g_statements, 2);
+        return 0;
+    }
+    bool lost = PQstatus(c) == CONNECTION_BAD;
+    if (failed) {
+        const char *state = PQresultErrorField(failed, PG_DIAG_SQLSTATE);
+        /* The server forgot the prepared statement (a pooler, DEALLOCATE ALL): prepare again, sequentially. */
+        if (state && strcmp(state, "26000") == 0 && !lost) {
+            PQclear(failed);
+            PQclear(PQexec(c, "ROLLBACK"));
+            t->prepared[p->idx] = 0;
+            return begin_tx(c, t, p, err);
+        }
+    }
+    if (lost && !failed) {
+        /* Broken before anything ran: reconnect once and start over the ordinary way. */
+        ar_log_warn("db: connection lost before BEGIN; reconnecting");
+        if (reconnect(c, t, err) != 0) {
+            snprintf(t->sqlstate, sizeof t->sqlstate, "08006");
+            return -1;
+        }
+        PGresult *r = run_sequentially(c, p, err);
+        if (!r) return -1;
+        PQclear(r);
+        return 0;
+    }
+    statement_failed(c, failed, what, t, err);
+    PQclear(failed);
+    if (!lost && PQtransactionStatus(c) != PQTRANS_IDLE) PQclear(PQexec(c, "ROLLBACK"));
+    return -1;
+}
+
+static int run_tx(const tx_prelude *prelude, ar_db_tx_fn fn, void *arg, ar_error *err)
 {
     PGconn *c = ar_db_conn(err);
     if (!c) return -1;
     db_thread *t = thread_state();
-    if (t->in_tx) return fn(c, arg, err) == 0 ? 0 : -1;
+    if (t->in_tx) {
+        if (prelude) {
+            PGresult *r = exec_statement(c, prelude->idx, NULL, prelude->nparams, prelude->params, err);
+            if (!r) return -1;
+            PQclear(r);
+        }
+        return fn(c, arg, err) == 0 ? 0 : -1;
+    }
 
     for (int attempt = 0;; attempt++) {
         if (attempt > 0) {
@@ -504,9 +603,7 @@ int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err)
             c = ar_db_conn(err);
             if (!c) return -1;
         }
-        PGresult *begin = ar_db_exec_sql(c, "BEGIN", err);
-        if (!begin) return -1;
-        PQclear(begin);
+        if (begin_tx(c, t, prelude, err) != 0) return -1;
         t->in_tx = true;
         t->tx_retryable = false;
         int rc = fn(c, arg, err);
@@ -533,6 +630,24 @@ int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err)
         if (err && err->code == AR_OK) ar_error_set(err, AR_ERR_INTERNAL, NULL);
         return -1;
     }
+}
+
+int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err)
+{
+    return run_tx(NULL, fn, arg, err);
+}
+
+int ar_db_tx_with(const char *prelude_stmt, int nparams, const char *const *params, ar_db_tx_fn fn, void *arg,
+                  ar_error *err)
+{
+    long idx = registry_find(prelude_stmt);
+    if (idx < 0) {
+        ar_log_error("db: unknown statement '%s'", prelude_stmt);
+        ar_error_set(err, AR_ERR_INTERNAL, NULL);
+        return -1;
+    }
+    tx_prelude p = {idx, nparams, params};
+    return run_tx(&p, fn, arg, err);
 }
 
 void ar_db_stats_get(ar_db_stats *out)

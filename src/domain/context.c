@@ -39,29 +39,13 @@ ar_ctx ar_ctx_system(const ar_ctx *ctx)
     return s;
 }
 
-typedef struct ctx_call {
-    const ar_ctx *ctx;
-    ar_db_tx_fn fn;
-    void *arg;
-} ctx_call;
-
-static int run_with_settings(PGconn *c, void *arg, ar_error *err)
-{
-    ctx_call *call = arg;
-    char tenant[24] = "", user[24] = "";
-    if (call->ctx->tenant_id > 0) snprintf(tenant, sizeof tenant, "%lld", call->ctx->tenant_id);
-    if (call->ctx->user_id > 0) snprintf(user, sizeof user, "%lld", call->ctx->user_id);
-    const char *params[3] = {tenant, user, call->ctx->bypass_rls ? "on" : "off"};
-    PGresult *r = ar_db_exec(c, "ctx_set", 3, params, err);
-    if (!r) return -1;
-    PQclear(r);
-    return call->fn(c, call->arg, err);
-}
-
 int ar_ctx_tx(const ar_ctx *ctx, ar_db_tx_fn fn, void *arg, ar_error *err)
 {
-    ctx_call call = {ctx, fn, arg};
-    return ar_db_tx(run_with_settings, &call, err);
+    char tenant[24] = "", user[24] = "";
+    if (ctx->tenant_id > 0) snprintf(tenant, sizeof tenant, "%lld", ctx->tenant_id);
+    if (ctx->user_id > 0) snprintf(user, sizeof user, "%lld", ctx->user_id);
+    const char *params[3] = {tenant, user, ctx->bypass_rls ? "on" : "off"};
+    return ar_db_tx_with("ctx_set", 3, params, fn, arg, err);
 }
 
 int ar_ctx_set_tenant(PGconn *c, long long tenant_id, ar_error *err)

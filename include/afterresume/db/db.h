@@ -70,6 +70,11 @@ const char *ar_db_last_constraint(void);
  * runs inside it. Returns 0 or -1 with err set. */
 typedef int (*ar_db_tx_fn)(PGconn *c, void *arg, ar_error *err);
 int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err);
+/* ar_db_tx that first runs the registered statement `prelude_stmt` (e.g. setting the row-level-security
+ * variables) in the same round trip as BEGIN (libpq pipeline mode, once the statement is prepared on this
+ * thread's connection). Inside an open transaction the prelude simply runs before fn. */
+int ar_db_tx_with(const char *prelude_stmt, int nparams, const char *const *params, ar_db_tx_fn fn, void *arg,
+                  ar_error *err);
 
 /* Counters for /metrics (process-wide, monotonic). */
 typedef struct ar_db_stats {
