@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "afterresume/core/buf.h"
 #include "afterresume/core/error.h"
 #include "afterresume/domain/context.h"
 
@@ -266,5 +267,15 @@ json_t *ar_billing_stripe_events_list(const ar_ctx *ctx, long long before_id, in
 typedef int (*ar_billing_write_fn)(void *arg, const char *data, size_t len);
 int ar_billing_ledger_csv(const ar_ctx *ctx, long long tenant_id, const char *since, const char *until,
                           ar_billing_write_fn write, void *arg, long long *rows, ar_error *err);
+/* One page of that export (for streamed HTTP responses): appends up to 500 rows with id > *after_id (and the
+ * header row first when header != 0) to out, advances *after_id, *rows = rows appended (< 500: the end).
+ * Call ar_billing_ledger_export_audit once at the end with the total. */
+int ar_billing_ledger_csv_page(const ar_ctx *ctx, long long tenant_id, const char *since, const char *until,
+                               long long *after_id, int header, ar_buf *out, int *rows, ar_error *err);
+void ar_billing_ledger_export_audit(const ar_ctx *ctx, long long tenant_id, long long rows);
+
+/* Prepared statements of billing.c and billing_ratecard.c (ar_billing_register calls both; registry.c calls it). */
+void ar_billing_register(void);
+void ar_billing_ratecard_register(void);
 
 #endif
