@@ -16,5 +16,6 @@ void ar_domain_register_all(void)
     /* evidence */
     /* import / export */
     /* billing */
+    ar_billing_register();
     /* career material */
 }

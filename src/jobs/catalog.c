@@ -3,6 +3,7 @@
 #include "afterresume/jobs/registry.h"
 
 #define AR_JOB_CATALOG(X) \
+    X(ar_job_billing_expire_holds) X(ar_job_billing_verify) \
     X(ar_job_noop)
 
 #define AR_JOB_DECLARE(name) extern const ar_job_type name;

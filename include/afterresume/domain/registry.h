@@ -19,6 +19,7 @@ void ar_outbox_delivery_register(void);
 /* evidence */
 /* import / export */
 /* billing */
+void ar_billing_register(void);
 /* career material */
 
 #endif
