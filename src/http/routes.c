@@ -33,6 +33,27 @@ const ar_route ar_routes[] = {
     {AR_POST, "/api/jobs/{id}/cancel/", api_jobs_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     {AR_POST, "/api/jobs/{id}/retry/", api_jobs_retry, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE}, /* service: admins, staff */
     /* worklog API: entries, clients, projects, tags (src/api/worklog.c) */
+    {AR_GET, "/api/worklogs/", api_worklogs_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/worklogs/", api_worklogs_create, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_GET, "/api/worklogs/calendar/", api_worklogs_calendar, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/worklogs/{id}/", api_worklogs_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_PUT, "/api/worklogs/{id}/", api_worklogs_replace, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_PATCH, "/api/worklogs/{id}/", api_worklogs_patch, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_DELETE, "/api/worklogs/{id}/", api_worklogs_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/worklogs/{id}/restore/", api_worklogs_restore, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/clients/", api_clients_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/clients/", api_clients_create, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_GET, "/api/clients/{id}/", api_clients_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_PUT, "/api/clients/{id}/", api_clients_replace, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_PATCH, "/api/clients/{id}/", api_clients_patch, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_DELETE, "/api/clients/{id}/", api_clients_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/projects/", api_projects_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/projects/", api_projects_create, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_GET, "/api/projects/{id}/", api_projects_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_PUT, "/api/projects/{id}/", api_projects_replace, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_PATCH, "/api/projects/{id}/", api_projects_patch, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_DELETE, "/api/projects/{id}/", api_projects_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/tags/", api_tags_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* evidence API: attachments (src/api/attachments.c) */
     /* import / export API (src/api/transfer.c) */
     /* jobs API additions and account exports (src/api/jobs.c, src/api/exports.c) */

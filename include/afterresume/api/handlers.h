@@ -49,6 +49,27 @@ void api_jobs_cancel(ar_request *req);
 void api_jobs_retry(ar_request *req);
 
 /* src/api/worklog.c */
+void api_worklogs_list(ar_request *req);
+void api_worklogs_create(ar_request *req);
+void api_worklogs_detail(ar_request *req);
+void api_worklogs_replace(ar_request *req);
+void api_worklogs_patch(ar_request *req);
+void api_worklogs_delete(ar_request *req);
+void api_worklogs_restore(ar_request *req);
+void api_worklogs_calendar(ar_request *req);
+void api_tags_list(ar_request *req);
+void api_clients_list(ar_request *req);
+void api_clients_create(ar_request *req);
+void api_clients_detail(ar_request *req);
+void api_clients_replace(ar_request *req);
+void api_clients_patch(ar_request *req);
+void api_clients_delete(ar_request *req);
+void api_projects_list(ar_request *req);
+void api_projects_create(ar_request *req);
+void api_projects_detail(ar_request *req);
+void api_projects_replace(ar_request *req);
+void api_projects_patch(ar_request *req);
+void api_projects_delete(ar_request *req);
 
 /* src/api/attachments.c */
 

@@ -249,8 +249,4 @@ int ar_client_find_or_create_in_tx(PGconn *c, const ar_ctx *ctx, const char *nam
 int ar_project_find_or_create_in_tx(PGconn *c, const ar_ctx *ctx, const char *name, long long client_id,
                                     long long *id_out, ar_error *err);
 
-/* Statement registration (src/domain/registry.c). */
-void ar_worklog_register(void);
-void ar_worklog_catalog_register(void);
-
 #endif
