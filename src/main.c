@@ -10,7 +10,9 @@
 #include "afterresume/domain/sessions.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/server.h"
+#include "afterresume/jobs/email_send.h"
 #include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/scheduler.h"
 #include "afterresume/jobs/worker.h"
 #include "afterresume/jobs/valkey.h"
 #include "afterresume/render/template.h"
@@ -188,9 +190,21 @@ static int cmd_serve(void)
         goto out;
     }
     ar_worker_pool *pool = NULL;
+    ar_scheduler *scheduler = NULL;
+    if (ar_jobs_configure(&app.cfg, &err) != 0) {
+        fprintf(stderr, "afterresumed: %s\n", err.message);
+        ar_server_stop(server, 0);
+        goto out;
+    }
     if (app.cfg.workers > 0 && !(pool = ar_worker_pool_start(app.cfg.workers, &err))) {
         fprintf(stderr, "afterresumed: job workers: %s\n", err.message);
         ar_server_stop(server, 0);
+        goto out;
+    }
+    if (!(scheduler = ar_scheduler_start(&err))) {
+        fprintf(stderr, "afterresumed: scheduler: %s\n", err.message);
+        ar_server_stop(server, 0);
+        if (pool) ar_worker_pool_stop(pool, 0);
         goto out;
     }
     ar_log_json(AR_LOG_INFO, "listening",
@@ -200,6 +214,7 @@ static int cmd_serve(void)
     sigwait(&stop_signals, &sig);
     ar_log_info("received %s: stopping (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", app.cfg.shutdown_grace_s);
     ar_server_stop(server, app.cfg.shutdown_grace_s);
+    ar_scheduler_stop(scheduler);
     if (pool) ar_worker_pool_stop(pool, app.cfg.shutdown_grace_s);
     ar_log_info("stopped");
     rc = 0;
@@ -207,6 +222,7 @@ out:
     ar_error_clear(&err);
     free(tpl_err);
     ar_metrics_free();
+    ar_jobs_shutdown();
     ar_valkey_thread_close();
     ar_db_shutdown();
     if (app.templates) ar_templates_free(app.templates);
@@ -228,10 +244,17 @@ static int cmd_worker(void)
     int rc = 1;
     ar_error err = {0};
     ar_worker_pool *pool = NULL;
-    if (connect_database(&cfg) != 0 || ar_valkey_configure(cfg.valkey_url, &err) != 0 || configure_domain(&cfg) != 0)
+    ar_scheduler *scheduler = NULL;
+    if (connect_database(&cfg) != 0 || ar_valkey_configure(cfg.valkey_url, &err) != 0 || configure_domain(&cfg) != 0 ||
+        ar_jobs_configure(&cfg, &err) != 0)
         goto out;
     if (!(pool = ar_worker_pool_start(cfg.workers > 0 ? cfg.workers : 2, &err))) {
         fprintf(stderr, "afterresumed: job workers: %s\n", err.message);
+        goto out;
+    }
+    if (!(scheduler = ar_scheduler_start(&err))) {
+        fprintf(stderr, "afterresumed: scheduler: %s\n", err.message);
+        ar_worker_pool_stop(pool, 0);
         goto out;
     }
     ar_log_json(AR_LOG_INFO, "workers started", json_pack("{s:i}", "workers", cfg.workers > 0 ? cfg.workers : 2));
@@ -239,12 +262,14 @@ static int cmd_worker(void)
     sigwait(&stop_signals, &sig);
     ar_log_info("received %s: stopping workers (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                 cfg.shutdown_grace_s);
+    ar_scheduler_stop(scheduler);
     ar_worker_pool_stop(pool, cfg.shutdown_grace_s);
     ar_log_info("stopped");
     rc = 0;
 out:
     if (err.code) fprintf(stderr, "afterresumed: %s\n", err.message);
     ar_error_clear(&err);
+    ar_jobs_shutdown();
     ar_valkey_thread_close();
     ar_db_shutdown();
     ar_config_free(&cfg);

@@ -231,16 +231,35 @@ static int check_message(const char *to, const char *subject, const char *body_t
     return 0;
 }
 
-char *ar_smtp_format_message(const char *from_header, const char *to, const char *subject, const char *body_text,
-                             const char *message_id, time_t date, ar_error *err)
+/* Append one MIME part body: quoted-printable, ending with CRLF. */
+static void put_qp_body(ar_buf *b, const char *text)
+{
+    size_t start = b->len;
+    ar_smtp_put_quoted_printable(b, text, strlen(text));
+    if (b->len == start || b->len < 2 || memcmp(b->data + b->len - 2, "\r\n", 2) != 0) ar_buf_puts(b, "\r\n");
+}
+
+char *ar_smtp_format_message_alt(const char *from_header, const char *to, const char *subject, const char *body_text,
+                                 const char *body_html, const char *message_id, const char *boundary, time_t date,
+                                 ar_error *err)
 {
     char *from_addr, *from_name;
     if (ar_smtp_parse_sender(from_header, &from_addr, &from_name) != 0) {
         ar_error_set(err, AR_ERR_VALIDATION, "the sender is not a valid e-mail address");
         return NULL;
     }
-    if (check_message(to, subject, body_text, err) != 0 || !message_id || strpbrk(message_id, "\r\n")) {
+    int bad_html = body_html && (strlen(body_html) > BODY_MAX || !ar_utf8_valid(body_html, strlen(body_html)));
+    int bad_boundary = body_html && (!boundary || !*boundary || strlen(boundary) > 60 ||
+                                     strspn(boundary, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_=.-") !=
+                                         strlen(boundary));
+    if (check_message(to, subject, body_text, err) != 0 || !message_id || strpbrk(message_id, "\r\n") || bad_html ||
+        bad_boundary) {
         if (message_id && strpbrk(message_id, "\r\n")) ar_error_set(err, AR_ERR_VALIDATION, "bad Message-ID");
+        if (bad_html) {
+            ar_error_set(err, AR_ERR_VALIDATION, "the HTML part must be UTF-8 text of at most %d bytes", BODY_MAX);
+            ar_error_field(err, "body_html", "UTF-8 text");
+        }
+        if (bad_boundary) ar_error_set(err, AR_ERR_VALIDATION, "bad MIME boundary");
         ar_free(from_addr);
         ar_free(from_name);
         return NULL;
@@ -259,17 +278,38 @@ char *ar_smtp_format_message(const char *from_header, const char *to, const char
     ar_buf_puts(&b, "Subject: ");
     ar_smtp_put_header_text(&b, subject, 9);
     ar_buf_printf(&b, "\r\nMessage-ID: %s\r\n", message_id);
-    ar_buf_puts(&b, "MIME-Version: 1.0\r\n"
-                    "Content-Type: text/plain; charset=utf-8\r\n"
-                    "Content-Transfer-Encoding: quoted-printable\r\n"
-                    "Auto-Submitted: auto-generated\r\n"
-                    "\r\n");
-    size_t body_start = b.len;
-    ar_smtp_put_quoted_printable(&b, body_text, strlen(body_text));
-    if (b.len == body_start || b.len < 2 || memcmp(b.data + b.len - 2, "\r\n", 2) != 0) ar_buf_puts(&b, "\r\n");
+    ar_buf_puts(&b, "MIME-Version: 1.0\r\n");
+    if (!body_html) {
+        ar_buf_puts(&b, "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Transfer-Encoding: quoted-printable\r\n"
+                        "Auto-Submitted: auto-generated\r\n"
+                        "\r\n");
+        put_qp_body(&b, body_text);
+    } else {
+        /* RFC 2046 multipart/alternative: the plain part first, the preferred (HTML) part last. The sender's
+         * boundary starts with "=_", which quoted-printable text never contains ('=' is always followed by two
+         * hex digits or a line break there), so it cannot occur inside a part. */
+        ar_buf_printf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n"
+                          "Auto-Submitted: auto-generated\r\n\r\n", boundary);
+        ar_buf_puts(&b, "This is a multi-part message in MIME format.\r\n");
+        ar_buf_printf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
+        put_qp_body(&b, body_text);
+        /* the CRLF before a delimiter belongs to the delimiter: one more keeps the part's last line break */
+        ar_buf_printf(&b, "\r\n--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
+        put_qp_body(&b, body_html);
+        ar_buf_printf(&b, "\r\n--%s--\r\n", boundary);
+    }
     ar_free(from_addr);
     ar_free(from_name);
     return ar_buf_steal(&b);
+}
+
+char *ar_smtp_format_message(const char *from_header, const char *to, const char *subject, const char *body_text,
+                             const char *message_id, time_t date, ar_error *err)
+{
+    return ar_smtp_format_message_alt(from_header, to, subject, body_text, NULL, message_id, NULL, date, err);
 }
 
 /* ---- the client ---- */
@@ -404,6 +444,12 @@ static size_t read_cb(char *dst, size_t size, size_t nitems, void *userp)
 int ar_smtp_send(ar_smtp *s, const char *to, const char *subject, const char *body_text, char *message_id_out,
                  size_t mid_size, ar_error *err)
 {
+    return ar_smtp_send_alt(s, to, subject, body_text, NULL, message_id_out, mid_size, err);
+}
+
+int ar_smtp_send_alt(ar_smtp *s, const char *to, const char *subject, const char *body_text, const char *body_html,
+                     char *message_id_out, size_t mid_size, ar_error *err)
+{
     s->last.reply_code = 0;
     s->last.temporary = 0;
     s->last_reply[0] = '\0';
@@ -416,7 +462,12 @@ int ar_smtp_send(ar_smtp *s, const char *to, const char *subject, const char *bo
     char message_id[AR_SMTP_MESSAGE_ID_MAX];
     snprintf(message_id, sizeof message_id, "<%s.%lld@%.80s>", rnd_hex, (long long)time(NULL), s->mid_domain);
 
-    char *msg = ar_smtp_format_message(s->from_header, to, subject, body_text, message_id, time(NULL), err);
+    char boundary[64];
+    randombytes_buf(rnd, sizeof rnd);
+    sodium_bin2hex(rnd_hex, sizeof rnd_hex, rnd, sizeof rnd);
+    snprintf(boundary, sizeof boundary, "=_ar_%s", rnd_hex);
+    char *msg = ar_smtp_format_message_alt(s->from_header, to, subject, body_text, body_html, message_id, boundary,
+                                           time(NULL), err);
     if (!msg) return -1;
 
     char rcpt_addr[300];

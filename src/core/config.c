@@ -35,6 +35,8 @@ static const setting settings[] = {
     {"AR_ENV", NULL, "development", 0, T_STR, S(env)},
     {"AR_HTTP_THREADS", NULL, NULL, 0, T_INT, S(http_threads)},
     {"AR_WORKERS", NULL, "2", 0, T_INT, S(workers)},
+    {"AR_JOBS_TENANT_CONCURRENCY", NULL, "2", 0, T_INT, S(jobs_tenant_concurrency)},
+    {"AR_JOBS_TENANT_DAILY_QUOTA", NULL, "100", 0, T_INT, S(jobs_tenant_daily_quota)},
     {"AR_CONN_TIMEOUT", NULL, "30", 0, T_INT, S(conn_timeout_s)},
     {"AR_PER_IP_CONN_LIMIT", NULL, "64", 0, T_INT, S(per_ip_conn_limit)},
     {"AR_CONN_MEMORY_LIMIT", NULL, "131072", 0, T_SIZE, S(conn_memory_limit)},
@@ -231,6 +233,10 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
         invalid(err, "AR_SECRET_KEY", "must be at least 32 characters");
     if (cfg->http_threads < 1 || cfg->http_threads > 256) invalid(err, "AR_HTTP_THREADS", "must be 1 to 256");
     if (cfg->workers > 64) invalid(err, "AR_WORKERS", "must be 0 to 64");
+    if (cfg->jobs_tenant_concurrency > 1000)
+        invalid(err, "AR_JOBS_TENANT_CONCURRENCY", "must be 0 (no limit) to 1000 running jobs per tenant");
+    if (cfg->jobs_tenant_daily_quota > 10000000)
+        invalid(err, "AR_JOBS_TENANT_DAILY_QUOTA", "must be 0 (no limit) to 10000000 jobs per tenant per day");
     if (cfg->conn_timeout_s < 1 || cfg->conn_timeout_s > 3600) invalid(err, "AR_CONN_TIMEOUT", "must be 1 to 3600 seconds");
     if (cfg->per_ip_conn_limit < 1) invalid(err, "AR_PER_IP_CONN_LIMIT", "must be at least 1");
     if (cfg->conn_memory_limit < 16384) invalid(err, "AR_CONN_MEMORY_LIMIT", "must be at least 16384 bytes");
@@ -276,6 +282,15 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
         invalid(err, "SMTP_URL", "must start with smtp:// or smtps://");
     if (!starts_with(cfg->stripe_api_base, "http://") && !starts_with(cfg->stripe_api_base, "https://"))
         invalid(err, "STRIPE_API_BASE", "must be an http(s) URL");
+    else if (cfg->production && !starts_with(cfg->stripe_api_base, "https://"))
+        invalid(err, "STRIPE_API_BASE", "must be an https URL in production");
+    if (cfg->stripe_secret_key && !starts_with(cfg->stripe_secret_key, "sk_") &&
+        !starts_with(cfg->stripe_secret_key, "rk_"))
+        invalid(err, "STRIPE_SECRET_KEY", "must be a Stripe secret or restricted key (sk_... or rk_...)");
+    if (cfg->stripe_webhook_secret && !starts_with(cfg->stripe_webhook_secret, "whsec_"))
+        invalid(err, "STRIPE_WEBHOOK_SECRET", "must be the endpoint's signing secret (whsec_...)");
+    if (cfg->stripe_webhook_secret && !cfg->stripe_secret_key)
+        invalid(err, "STRIPE_SECRET_KEY", "is required when STRIPE_WEBHOOK_SECRET is set");
     static const char *const providers[] = {"local", "openai", NULL};
     if (!one_of(cfg->llm_provider, providers)) invalid(err, "LLM_PROVIDER", "must be local or openai");
     if (strcmp(cfg->llm_provider, "openai") == 0) {

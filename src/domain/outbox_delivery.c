@@ -8,6 +8,7 @@
 
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/log.h"
+#include "afterresume/domain/outbox.h"
 
 /* The lease of a claimed batch: long enough for every message of it to time out (30 s each) and more. */
 #define LEASE_BASE_SECONDS 60
@@ -18,7 +19,7 @@ static const ar_db_stmt statements[] = {
      "WITH due AS (SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= now() "
      "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
      "UPDATE email_outbox o SET next_attempt_at = now() + make_interval(secs => $2::int) FROM due "
-     "WHERE o.id = due.id RETURNING o.id, o.to_addr, o.subject, o.body_text"},
+     "WHERE o.id = due.id RETURNING o.id, o.to_addr, o.subject, o.body_text, o.template, o.template_data::text"},
     {"outbox_delivery_sent",
      "UPDATE email_outbox SET status = 'sent', sent_at = now(), message_id = $2, attempts = attempts + 1, "
      "last_error = '' WHERE id = $1 AND status = 'pending'"},
@@ -36,8 +37,18 @@ void ar_outbox_delivery_register(void)
 }
 
 typedef struct claimed_row {
-    char *id, *to, *subject, *body;
+    char *id, *to, *subject, *body, *template_name, *template_data;
 } claimed_row;
+
+static void free_row(claimed_row *row)
+{
+    ar_free(row->id);
+    ar_free(row->to);
+    ar_free(row->subject);
+    ar_free(row->body);
+    ar_free(row->template_name);
+    ar_free(row->template_data);
+}
 
 typedef struct claim_args {
     int max;
@@ -55,12 +66,7 @@ static int claim_tx(PGconn *c, void *arg, ar_error *err)
     PGresult *r = ar_db_exec(c, "outbox_delivery_claim", 2, params, err);
     if (!r) return -1;
     /* a retried transaction starts over */
-    for (int i = 0; i < a->count; i++) {
-        ar_free(a->rows[i].id);
-        ar_free(a->rows[i].to);
-        ar_free(a->rows[i].subject);
-        ar_free(a->rows[i].body);
-    }
+    for (int i = 0; i < a->count; i++) free_row(&a->rows[i]);
     ar_free(a->rows);
     a->count = PQntuples(r);
     a->rows = ar_calloc((size_t)a->count + 1, sizeof *a->rows);
@@ -69,6 +75,8 @@ static int claim_tx(PGconn *c, void *arg, ar_error *err)
         a->rows[i].to = ar_strdup(PQgetvalue(r, i, 1));
         a->rows[i].subject = ar_strdup(PQgetvalue(r, i, 2));
         a->rows[i].body = ar_strdup(PQgetvalue(r, i, 3));
+        a->rows[i].template_name = PQgetisnull(r, i, 4) ? NULL : ar_strdup(PQgetvalue(r, i, 4));
+        a->rows[i].template_data = PQgetisnull(r, i, 5) ? NULL : ar_strdup(PQgetvalue(r, i, 5));
     }
     PQclear(r);
     return 0;
@@ -121,12 +129,7 @@ int ar_outbox_deliver_pending(const ar_ctx *ctx, ar_smtp *smtp, int max, int *se
     ar_ctx sys = ar_ctx_system(ctx);
     claim_args claim = {max, NULL, 0};
     if (ar_ctx_tx(&sys, claim_tx, &claim, err) != 0) {
-        for (int i = 0; i < claim.count; i++) {
-            ar_free(claim.rows[i].id);
-            ar_free(claim.rows[i].to);
-            ar_free(claim.rows[i].subject);
-            ar_free(claim.rows[i].body);
-        }
+        for (int i = 0; i < claim.count; i++) free_row(&claim.rows[i]);
         ar_free(claim.rows);
         return -1;
     }
@@ -138,7 +141,11 @@ int ar_outbox_deliver_pending(const ar_ctx *ctx, ar_smtp *smtp, int max, int *se
         char message_id[AR_SMTP_MESSAGE_ID_MAX];
         ar_error send_err = {0};
         outcome_args out = {.row = row};
-        if (ar_smtp_send(smtp, row->to, row->subject, row->body, message_id, sizeof message_id, &send_err) == 0) {
+        char *html = ar_outbox_render_html(row->subject, row->body, row->template_name, row->template_data);
+        int send_rc = ar_smtp_send_alt(smtp, row->to, row->subject, row->body, html, message_id, sizeof message_id,
+                                       &send_err);
+        ar_free(html);
+        if (send_rc == 0) {
             out.message_id = message_id;
             sent_count++;
         } else {
@@ -160,10 +167,7 @@ int ar_outbox_deliver_pending(const ar_ctx *ctx, ar_smtp *smtp, int max, int *se
         }
         json_decref(db_err.fields);
         json_decref(send_err.fields);
-        ar_free(row->id);
-        ar_free(row->to);
-        ar_free(row->subject);
-        ar_free(row->body);
+        free_row(row);
     }
     ar_free(claim.rows);
     if (sent) *sent = sent_count;

@@ -1,11 +1,14 @@
 /* metrics.c — in-process metrics for /metrics: http_requests_total{route,method,status},
- * http_request_duration_seconds histogram per route, in-flight gauge, DB connection counters. */
+ * http_request_duration_seconds histogram per route, in-flight gauge, DB connection counters, and jobs:
+ * jobs{status}, jobs_by_type{type,status}, job_queue_depth{queue}, job_duration_seconds (histogram by type),
+ * job_attempts_total{type,outcome}, job_retries_total{type}. */
 #include "afterresume/http/metrics.h"
 #include "afterresume/app.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/db/db.h"
 #include "afterresume/http/router.h"
 #include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/metrics.h"
 #include "afterresume/jobs/queue.h"
 
 #include <pthread.h>
@@ -174,6 +177,20 @@ void ar_metrics_render(ar_buf *out)
         json_decref(counts);
     }
     ar_error_clear(&err);
+    json_t *by_type = ar_job_counts_by_type(&err);
+    if (by_type) {
+        ar_buf_puts(out, "# HELP jobs_by_type Jobs by type and status (all tenants and system jobs).\n"
+                         "# TYPE jobs_by_type gauge\n");
+        size_t i;
+        json_t *row;
+        json_array_foreach(by_type, i, row)
+            ar_buf_printf(out, "jobs_by_type{type=\"%s\",status=\"%s\"} %lld\n",
+                          json_string_value(json_object_get(row, "type")),
+                          json_string_value(json_object_get(row, "status")),
+                          (long long)json_integer_value(json_object_get(row, "count")));
+        json_decref(by_type);
+    }
+    ar_error_clear(&err);
     long long stream_len = 0, delayed = 0;
     if (ar_queue_depth(&stream_len, &delayed, &err) == 0) {
         ar_buf_puts(out, "# HELP job_queue_depth Job deliveries waiting in Valkey.\n# TYPE job_queue_depth gauge\n");
@@ -181,4 +198,5 @@ void ar_metrics_render(ar_buf *out)
                       stream_len, delayed);
     }
     ar_error_clear(&err);
+    ar_job_metrics_render(out);
 }

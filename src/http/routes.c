@@ -57,6 +57,10 @@ const ar_route ar_routes[] = {
     /* evidence API: attachments (src/api/attachments.c) */
     /* import / export API (src/api/transfer.c) */
     /* jobs API additions and account exports (src/api/jobs.c, src/api/exports.c) */
+    {AR_GET, "/api/jobs/{id}/events/", api_jobs_events, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/admin/jobs/", api_admin_jobs_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE}, /* staff, admins */
+    {AR_POST, "/api/admin/jobs/{id}/retry/", api_admin_jobs_retry, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/admin/jobs/{id}/cancel/", api_admin_jobs_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     /* billing API (src/api/billing.c) */
     /* Stripe top-ups and webhook (src/api/stripe.c) */
     /* career material API: enhancement, skills, reports, share links (src/api/career.c) */

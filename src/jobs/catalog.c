@@ -4,7 +4,8 @@
 
 #define AR_JOB_CATALOG(X) \
     X(ar_job_billing_expire_holds) X(ar_job_billing_verify) \
-    X(ar_job_noop)
+    X(ar_job_noop) \
+    X(ar_job_email_send) X(ar_job_cleanup_sessions) X(ar_job_cleanup_jobs)
 
 #define AR_JOB_DECLARE(name) extern const ar_job_type name;
 AR_JOB_CATALOG(AR_JOB_DECLARE)

@@ -9,6 +9,7 @@
 
 static char stream_key[160] = "ar:{jobs}:stream";
 static char delayed_key[160] = "ar:{jobs}:delayed";
+static char leader_key[160] = "ar:{jobs}:scheduler:leader";
 
 void ar_queue_configure(const char *prefix)
 {
@@ -16,6 +17,12 @@ void ar_queue_configure(const char *prefix)
     if (!prefix || !*prefix) prefix = "ar";
     snprintf(stream_key, sizeof stream_key, "%.120s:{jobs}:stream", prefix);
     snprintf(delayed_key, sizeof delayed_key, "%.120s:{jobs}:delayed", prefix);
+    snprintf(leader_key, sizeof leader_key, "%.120s:{jobs}:scheduler:leader", prefix);
+}
+
+const char *ar_queue_leader_key(void)
+{
+    return leader_key;
 }
 
 const char *ar_queue_stream_key(void)

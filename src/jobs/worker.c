@@ -5,6 +5,8 @@
 #include "afterresume/core/log.h"
 #include "afterresume/db/db.h"
 #include "afterresume/domain/context.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/metrics.h"
 #include "afterresume/jobs/queue.h"
 #include "afterresume/jobs/registry.h"
 #include "afterresume/jobs/valkey.h"
@@ -23,29 +25,15 @@
 #define MAX_RETRY_DELAY_MS "21600000" /* 6 h */
 
 static const ar_db_stmt statements[] = {
-    {"worker_claim",
-     "WITH j AS (UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), "
-     "worker_id = $2, heartbeat_at = now(), progress = 0, progress_message = '' "
-     "WHERE id = $1 AND status = 'queued' AND next_run_at <= now() "
-     "RETURNING id, tenant_id, coalesce(user_id, 0), type, payload::text, attempts, max_attempts), "
-     "e AS (INSERT INTO job_events (job_id, tenant_id, message, data) "
-     "SELECT id, tenant_id, 'started', jsonb_build_object('attempt', attempts, 'worker', $2::text) FROM j) "
-     "SELECT * FROM j"},
-    {"worker_due",
-     "SELECT status, (extract(epoch FROM next_run_at) * 1000)::bigint FROM jobs WHERE id = $1"},
+    /* claim and succeed are plpgsql functions (migrations/0005): one round trip each, no transaction */
+    {"worker_claim", "SELECT * FROM ar_job_claim($1::bigint, $2::text, $3::integer)"},
     {"worker_progress",
      "UPDATE jobs SET progress = $3, progress_message = coalesce($4, progress_message), heartbeat_at = now() "
      "WHERE id = $1 AND worker_id = $2 AND status = 'running' RETURNING cancel_requested"},
     {"worker_event",
      "INSERT INTO job_events (job_id, tenant_id, level, message, data) "
      "SELECT id, tenant_id, $2, $3, $4::jsonb FROM jobs WHERE id = $1"},
-    {"worker_succeed",
-     "WITH j AS (UPDATE jobs SET status = 'succeeded', result = $3::jsonb, progress = 100, finished_at = now(), "
-     "heartbeat_at = NULL WHERE id = $1 AND worker_id = $2 AND status = 'running' "
-     "RETURNING id, tenant_id, attempts, extract(epoch FROM now() - started_at) * 1000 AS ms), "
-     "e AS (INSERT INTO job_events (job_id, tenant_id, message, data) "
-     "SELECT id, tenant_id, 'succeeded', jsonb_build_object('attempt', attempts, 'duration_ms', round(ms)) FROM j) "
-     "SELECT id FROM j"},
+    {"worker_succeed", "SELECT * FROM ar_job_succeed($1::bigint, $2::text, $3::text)"},
     /* A failed attempt: cancelled when asked to, failed at max attempts, otherwise the same row is rescheduled
      * after base × 2^(attempt-1) ms (capped). Returns the new status and the due time in unix ms. */
     {"worker_fail",
@@ -204,15 +192,24 @@ static PGresult *run_stmt(const char *name, int nparams, const char *const *para
     return s.result;
 }
 
+/* Run one statement on this thread's connection outside any transaction (the claim/succeed functions set
+ * what they need themselves). */
+static PGresult *run_direct(const char *name, int nparams, const char *const *params, ar_error *err)
+{
+    PGconn *c = ar_db_conn(err);
+    return c ? ar_db_exec(c, name, nparams, params, err) : NULL;
+}
+
 /* The same, retried for a while when the database is unavailable (recording an outcome must not be lost
  * lightly: without it the job waits for the stale-heartbeat sweep). Other errors are not retried; *code
  * (may be NULL) receives the last error code. */
 static PGresult *run_stmt_persist(worker_slot *w, const char *name, int nparams, const char *const *params,
                                   ar_err_code *code)
 {
+    int direct = strcmp(name, "worker_succeed") == 0;
     for (int attempt = 0;; attempt++) {
         ar_error err = {0};
-        PGresult *r = run_stmt(name, nparams, params, &err);
+        PGresult *r = direct ? run_direct(name, nparams, params, &err) : run_stmt(name, nparams, params, &err);
         if (code) *code = r ? AR_OK : err.code;
         if (r || attempt == 9 || err.code != AR_ERR_UNAVAILABLE) {
             if (!r)
@@ -280,19 +277,37 @@ static void push_or_log(long long job_id)
     ar_error_clear(&err);
 }
 
-/* Delivery of a job that could not be claimed: if it is queued for later, make sure it is in the delayed
- * set (a wake-up that arrived early, e.g. from the reconciler or a skewed clock); otherwise drop it. */
-static void reschedule_if_early(long long job_id, const char *id)
+/* How long a job waits before its next claim attempt when its tenant runs the maximum number of jobs. */
+static long long limited_delay_ms(void)
 {
-    const char *params[1] = {id};
-    ar_error err = {0};
-    PGresult *r = run_stmt("worker_due", 1, params, &err);
-    if (r && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "queued") == 0) {
-        long long due = atoll(PQgetvalue(r, 0, 1));
-        if (due > ar_queue_now_ms() - 1000 && ar_queue_schedule(job_id, due + 1, &err) != 0)
-            ar_log_warn("job %lld: cannot schedule its retry in valkey: %s", job_id, err.message);
+    unsigned char r;
+    FILE *f = NULL;
+    static __thread unsigned seed;
+    if (!seed) {
+        f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&seed, sizeof seed, 1, f) != 1) seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+        if (f) fclose(f);
     }
-    if (r) PQclear(r);
+    r = (unsigned char)rand_r(&seed);
+    return 200 + r; /* 200..455 ms, spread so waiting jobs do not retry in lockstep */
+}
+
+/* A delivery that could not be claimed: a job due later goes (back) to the delayed set, a job whose tenant is
+ * at its concurrency limit is tried again shortly; anything else (finished, cancelled, another worker's) is
+ * a duplicate and dropped. */
+static void handle_unclaimed(ar_worker_pool *p, long long job_id, const char *outcome, const char *due_ms)
+{
+    ar_error err = {0};
+    if (strcmp(outcome, "early") == 0) {
+        if (ar_queue_schedule(job_id, atoll(due_ms) + 1, &err) != 0)
+            ar_log_warn("job %lld: cannot schedule it in valkey (the reconciler will): %s", job_id, err.message);
+    } else if (strcmp(outcome, "limited") == 0) {
+        COUNT(p, limited);
+        if (ar_queue_schedule(job_id, ar_queue_now_ms() + limited_delay_ms(), &err) != 0)
+            ar_log_warn("job %lld: cannot delay it in valkey (the reconciler will): %s", job_id, err.message);
+    } else {
+        COUNT(p, duplicates);
+    }
     ar_error_clear(&err);
 }
 
@@ -303,28 +318,30 @@ static int process_job(worker_slot *w, long long job_id)
     ar_worker_pool *p = w->pool;
     char id[24];
     snprintf(id, sizeof id, "%lld", job_id);
-    const char *claim_params[2] = {id, w->id};
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", ar_jobs_tenant_concurrency());
+    const char *claim_params[3] = {id, w->id, limit};
     ar_error err = {0};
-    PGresult *r = run_stmt("worker_claim", 2, claim_params, &err);
+    PGresult *r = run_direct("worker_claim", 3, claim_params, &err);
     if (!r) {
         ar_log_json(AR_LOG_WARN, "job claim failed",
                     json_pack("{s:I,s:s}", "job_id", (json_int_t)job_id, "error", err.message));
         ar_error_clear(&err);
         return -1;
     }
-    if (PQntuples(r) == 0) {
+    if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "claimed") != 0) {
+        handle_unclaimed(p, job_id, PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "gone",
+                         PQntuples(r) == 1 ? PQgetvalue(r, 0, 8) : "0");
         PQclear(r);
-        COUNT(p, duplicates);
-        reschedule_if_early(job_id, id);
         return 0;
     }
     COUNT(p, claimed);
-    long long tenant_id = atoll(PQgetvalue(r, 0, 1));
-    long long user_id = atoll(PQgetvalue(r, 0, 2));
-    char *type = ar_strdup(PQgetvalue(r, 0, 3));
-    json_t *payload = json_loads(PQgetvalue(r, 0, 4), 0, NULL);
-    int attempt = atoi(PQgetvalue(r, 0, 5));
-    int max_attempts = atoi(PQgetvalue(r, 0, 6));
+    long long tenant_id = atoll(PQgetvalue(r, 0, 2)); /* 0: a system job */
+    long long user_id = atoll(PQgetvalue(r, 0, 3));
+    char *type = ar_strdup(PQgetvalue(r, 0, 4));
+    json_t *payload = json_loads(PQgetvalue(r, 0, 5), 0, NULL);
+    int attempt = atoi(PQgetvalue(r, 0, 6));
+    int max_attempts = atoi(PQgetvalue(r, 0, 7));
     PQclear(r);
     if (!payload) payload = json_object();
 
@@ -423,6 +440,7 @@ static int process_job(worker_slot *w, long long job_id)
     w->busy = 0;
     w->job_id = 0;
     pthread_mutex_unlock(&p->lock);
+    ar_job_metrics_observe(type, (double)ms / 1000.0, outcome);
     ar_log_json(rc == 0 ? AR_LOG_INFO : AR_LOG_WARN, "job attempt finished",
                 json_pack("{s:I,s:s,s:i,s:s,s:I,s:s,s:s}", "job_id", (json_int_t)job_id, "type", type, "attempt",
                           attempt, "outcome", outcome, "duration_ms", (json_int_t)ms, "request_id",
@@ -696,4 +714,5 @@ void ar_worker_pool_stats(ar_worker_pool *p, ar_worker_stats *out)
     out->duplicates = __atomic_load_n(&p->stats.duplicates, __ATOMIC_RELAXED);
     out->requeued = __atomic_load_n(&p->stats.requeued, __ATOMIC_RELAXED);
     out->reconciled = __atomic_load_n(&p->stats.reconciled, __ATOMIC_RELAXED);
+    out->limited = __atomic_load_n(&p->stats.limited, __ATOMIC_RELAXED);
 }

@@ -76,6 +76,10 @@ void api_projects_delete(ar_request *req);
 /* src/api/transfer.c */
 
 /* src/api/exports.c + jobs additions */
+void api_jobs_events(ar_request *req);
+void api_admin_jobs_list(ar_request *req);
+void api_admin_jobs_retry(ar_request *req);
+void api_admin_jobs_cancel(ar_request *req);
 
 /* src/api/billing.c */
 

@@ -38,6 +38,11 @@ int ar_smtp_send(ar_smtp *s, const char *to, const char *subject, const char *bo
 
 #define AR_SMTP_MESSAGE_ID_MAX 128
 
+/* The same with an optional HTML alternative (body_html NULL = plain text only): the message is then
+ * multipart/alternative with a text/plain and a text/html part, both UTF-8 quoted-printable. */
+int ar_smtp_send_alt(ar_smtp *s, const char *to, const char *subject, const char *body_text, const char *body_html,
+                     char *message_id_out, size_t mid_size, ar_error *err);
+
 /* How the last ar_smtp_send of s ended. reply_code: the last SMTP reply code (0 = none). temporary: 1 when
  * trying again later may work (4xx replies, no reply at all — connection refused, timeout, TLS failure — and
  * refused authentication, which is a configuration problem rather than the message's), 0 when the server
@@ -75,5 +80,11 @@ void ar_smtp_put_date(ar_buf *b, time_t t);
  * the From value as given to ar_smtp_new ("Name <addr>" or "addr"); message_id includes the angle brackets. */
 char *ar_smtp_format_message(const char *from_header, const char *to, const char *subject, const char *body_text,
                              const char *message_id, time_t date, ar_error *err);
+/* With an HTML alternative (NULL = as above): multipart/alternative with `boundary` (1..60 characters of
+ * letters, digits, '_', '=', '.', '-'; ar_smtp_send_alt uses "=_ar_<random hex>": "=_" cannot occur in
+ * quoted-printable text, whose '=' is always followed by two hex digits or a line break). */
+char *ar_smtp_format_message_alt(const char *from_header, const char *to, const char *subject, const char *body_text,
+                                 const char *body_html, const char *message_id, const char *boundary, time_t date,
+                                 ar_error *err);
 
 #endif

@@ -18,6 +18,8 @@ typedef struct ar_config {
     int production;         /* env == production */
     int http_threads;
     int workers;
+    int jobs_tenant_concurrency; /* AR_JOBS_TENANT_CONCURRENCY: running jobs per tenant (0 = no limit) */
+    int jobs_tenant_daily_quota; /* AR_JOBS_TENANT_DAILY_QUOTA: user-started jobs per tenant per UTC day */
     int conn_timeout_s;     /* idle connection timeout */
     int per_ip_conn_limit;
     size_t conn_memory_limit;

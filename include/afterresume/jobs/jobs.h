@@ -32,6 +32,53 @@ int ar_job_enqueue_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t 
 /* Push a committed queued job to the stream (errors are logged, not returned). */
 void ar_job_wake(long long job_id);
 
+/* ---- limits, user-initiated and system jobs ---- */
+
+/* Per-tenant limits (AR_JOBS_TENANT_CONCURRENCY, AR_JOBS_TENANT_DAILY_QUOTA; set from the configuration at
+ * start-up, before workers start). concurrency: at most this many jobs of one tenant *run* at once (enforced
+ * when a worker claims; the surplus stays queued and is claimed later), and a user-initiated enqueue is
+ * refused while the tenant has this many jobs queued or running. daily_quota: user-initiated jobs per tenant
+ * per UTC day. 0 = no limit. Defaults 2 and 100. */
+void ar_jobs_set_limits(int tenant_concurrency, int tenant_daily_quota);
+int ar_jobs_tenant_concurrency(void);
+int ar_jobs_tenant_daily_quota(void);
+
+typedef struct ar_job_enqueue_opts {
+    const char *idempotency_key; /* NULL = none */
+    long long parent_id;         /* 0 = none */
+    int user_initiated;          /* a user asked for it (button, POST): the quota and the active-job limit
+                                  * apply; system work (email.send, cleanup.*) leaves this 0 */
+    int retry_after_s;           /* out: with AR_ERR_QUOTA_EXCEEDED, seconds worth waiting (Retry-After) */
+} ar_job_enqueue_opts;
+
+/* ar_job_enqueue with options. A user-initiated enqueue answers AR_ERR_QUOTA_EXCEEDED (429,
+ * "quota_exceeded") when the tenant's daily quota is used up (retry_after_s = seconds to the next UTC
+ * midnight) or it already has the concurrency limit's number of jobs queued or running (retry_after_s = 10).
+ * An idempotency key that matches an existing job returns that job without counting against the quota. */
+int ar_job_enqueue_ex(const ar_ctx *ctx, const char *type, json_t *payload, ar_job_enqueue_opts *opts,
+                      long long *job_id, ar_error *err);
+/* The same inside the caller's ar_ctx_tx (then ar_job_wake after commit). */
+int ar_job_enqueue_ex_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t *payload,
+                            ar_job_enqueue_opts *opts, long long *job_id, ar_error *err);
+
+/* System jobs (no tenant, no user; run by the scheduler and by infrastructure such as the e-mail outbox):
+ * idempotent per type and key (key may be NULL). Visible to staff only. The _in_tx form works inside any
+ * transaction (the SQL function ar_enqueue_system_job bypasses row-level security for the insert only) and
+ * does not wake a worker. */
+int ar_job_enqueue_system(const char *type, json_t *payload, const char *idempotency_key, long long *job_id,
+                          ar_error *err);
+int ar_job_enqueue_system_in_tx(PGconn *c, const char *type, json_t *payload, const char *idempotency_key,
+                                long long *job_id, ar_error *err);
+
+/* Admin listing: staff see every tenant's jobs and system jobs, tenant admins/owners their tenant's; others
+ * AR_ERR_FORBIDDEN. status / type NULL or "" = any (type at most 100 characters of [a-z0-9_.]); limit 1..200
+ * (0 = 50); before_id > 0 for the next page. Array (new reference) or NULL + err. */
+json_t *ar_job_admin_list(const ar_ctx *ctx, const char *status, const char *type, int limit, long long before_id,
+                          ar_error *err);
+
+/* Every job counted by type and status, for /metrics: [{"type","status","count"}] (new reference) or NULL. */
+json_t *ar_job_counts_by_type(ar_error *err);
+
 /* One job (new reference) or NULL + err (AR_ERR_NOT_FOUND when not visible to ctx). */
 json_t *ar_job_get(const ar_ctx *ctx, long long id, ar_error *err);
 /* The job's timeline, oldest first (array, new reference) or NULL + err (AR_ERR_NOT_FOUND). */

@@ -18,6 +18,8 @@ void ar_queue_configure(const char *prefix);
 /* The stream / delayed-set key names (static storage). */
 const char *ar_queue_stream_key(void);
 const char *ar_queue_delayed_key(void);
+/* The scheduler's leader lock `<prefix>:{jobs}:scheduler:leader` (scheduler.h). */
+const char *ar_queue_leader_key(void);
 
 /* Create the consumer group (and the stream) if missing. 0 or -1 with err. */
 int ar_queue_ensure_group(ar_error *err);

@@ -31,6 +31,7 @@ typedef struct ar_worker_stats {
     unsigned long failed;      /* jobs that failed for good */
     unsigned long cancelled;
     unsigned long duplicates;  /* deliveries that found nothing to claim */
+    unsigned long limited;     /* deliveries put back because their tenant ran its maximum of jobs */
     unsigned long requeued;    /* stale running jobs put back by housekeeping */
     unsigned long reconciled;  /* queued rows re-added to the stream by the reconciler */
 } ar_worker_stats;
