@@ -121,6 +121,9 @@ static const ar_db_stmt statements[] = {
      "SELECT id, entry_type, amount_cents, balance_after_cents, hold_cents, held_after_cents, reason, job_id, "
      "stripe_event_id, topup_id, " TS("created_at") " FROM ledger_entries WHERE tenant_id = $1 "
      "ORDER BY id DESC LIMIT $2 OFFSET $3"},
+    {"billing_tokens_month",
+     "SELECT coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0) FROM billing_usage "
+     "WHERE tenant_id = $1 AND created_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"},
     {"billing_holds_active",
      "SELECT id, job_id, amount_cents, " TS("expires_at") ", " TS("created_at") " FROM billing_holds "
      "WHERE tenant_id = $1 AND state = 'active' ORDER BY id DESC LIMIT 200"},
@@ -1212,6 +1215,30 @@ json_t *ar_billing_holds_list(const ar_ctx *ctx, ar_error *err)
     if (resolve_tenant(ctx, 0, &a.tenant_id, err) != 0) return NULL;
     if (ar_ctx_tx(ctx, holds_list_tx, &a, err) != 0) return NULL;
     return a.out;
+}
+
+static int tokens_month_tx(PGconn *c, void *arg, ar_error *err)
+{
+    read_args *a = arg;
+    char t[24];
+    lltoa_(a->tenant_id, t, sizeof t);
+    const char *p[1] = {t};
+    PGresult *r = ar_db_exec(c, "billing_tokens_month", 1, p, err);
+    if (!r) return -1;
+    a->a1 = col_ll(r, 0, 0);
+    a->a2 = col_ll(r, 0, 1);
+    PQclear(r);
+    return 0;
+}
+
+int ar_billing_tokens_month(const ar_ctx *ctx, long long *prompt_tokens, long long *completion_tokens, ar_error *err)
+{
+    read_args a = {ctx, 0, 0, 0, NULL, NULL, NULL, NULL};
+    if (resolve_tenant(ctx, 0, &a.tenant_id, err) != 0) return -1;
+    if (ar_ctx_tx(ctx, tokens_month_tx, &a, err) != 0) return -1;
+    *prompt_tokens = a.a1;
+    *completion_tokens = a.a2;
+    return 0;
 }
 
 /* Strict YYYY-MM-DD (the database checks the calendar). */

@@ -62,6 +62,25 @@ const ar_route ar_routes[] = {
     {AR_POST, "/api/admin/jobs/{id}/retry/", api_admin_jobs_retry, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     {AR_POST, "/api/admin/jobs/{id}/cancel/", api_admin_jobs_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_NONE},
     /* billing API (src/api/billing.c) */
+    {AR_GET, "/api/billing/reserve/balance/", api_billing_balance, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/reserve/ledger/", api_billing_ledger, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/usage/", api_billing_usage, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/holds/", api_billing_holds, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/billing/admin/reserve/adjust/", api_billing_admin_adjust, AR_AUTH_STAFF, NULL, 1, NULL,
+     AR_BODY_JSON},
+    {AR_GET, "/api/billing/admin/reserve/summary/", api_billing_admin_summary, AR_AUTH_STAFF, NULL, 0, NULL,
+     AR_BODY_NONE},
+    {AR_GET, "/api/billing/admin/accounts/", api_billing_admin_accounts, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/admin/ledger.csv", api_billing_admin_ledger_csv, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/admin/ledger/export.csv", api_billing_admin_ledger_csv, AR_AUTH_STAFF, NULL, 0, NULL,
+     AR_BODY_NONE},
+    {AR_GET, "/api/billing/admin/usage/costs/", api_billing_admin_costs, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/billing/admin/rate-cards/", api_billing_admin_rate_cards, AR_AUTH_STAFF, NULL, 0, NULL,
+     AR_BODY_NONE},
+    {AR_POST, "/api/billing/admin/rate-cards/", api_billing_admin_rate_card_create, AR_AUTH_STAFF, NULL, 1, NULL,
+     AR_BODY_JSON},
+    {AR_GET, "/api/billing/admin/stripe-events/", api_billing_admin_stripe_events, AR_AUTH_STAFF, NULL, 0, NULL,
+     AR_BODY_NONE},
     /* Stripe top-ups and webhook (src/api/stripe.c) */
     /* career material API: enhancement, skills, reports, share links (src/api/career.c) */
     /* platform staff */

@@ -82,6 +82,18 @@ void api_admin_jobs_retry(ar_request *req);
 void api_admin_jobs_cancel(ar_request *req);
 
 /* src/api/billing.c */
+void api_billing_balance(ar_request *req);
+void api_billing_ledger(ar_request *req);
+void api_billing_usage(ar_request *req);
+void api_billing_holds(ar_request *req);
+void api_billing_admin_adjust(ar_request *req);
+void api_billing_admin_accounts(ar_request *req);
+void api_billing_admin_summary(ar_request *req);
+void api_billing_admin_costs(ar_request *req);
+void api_billing_admin_stripe_events(ar_request *req);
+void api_billing_admin_rate_cards(ar_request *req);
+void api_billing_admin_rate_card_create(ar_request *req);
+void api_billing_admin_ledger_csv(ar_request *req);
 
 /* src/api/stripe.c */
 

@@ -240,6 +240,8 @@ json_t *ar_billing_ledger_list(const ar_ctx *ctx, int limit, long long offset, a
  *  by_model:[{provider, model, cost_cents, prompt_tokens, completion_tokens, jobs}]} for ctx's tenant over
  * [since, until] (dates YYYY-MM-DD, inclusive; NULL = the last 30 days / today; at most 366 days). */
 json_t *ar_billing_usage_summary(const ar_ctx *ctx, const char *since, const char *until, ar_error *err);
+/* Tokens of ctx's tenant's usage rows this calendar month (UTC), for the status bar. */
+int ar_billing_tokens_month(const ar_ctx *ctx, long long *prompt_tokens, long long *completion_tokens, ar_error *err);
 /* The active holds of ctx's tenant: [{id, job_id, amount_cents, expires_at, created_at}]. */
 json_t *ar_billing_holds_list(const ar_ctx *ctx, ar_error *err);
 
