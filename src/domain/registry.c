@@ -15,6 +15,7 @@ void ar_domain_register_all(void)
     /* worklog */
     /* evidence */
     /* import / export */
+    ar_transfer_register();
     /* billing */
     ar_billing_register();
     /* career material */

@@ -18,6 +18,7 @@ void ar_outbox_delivery_register(void);
 /* worklog */
 /* evidence */
 /* import / export */
+void ar_transfer_register(void);
 /* billing */
 void ar_billing_register(void);
 /* career material */

@@ -49,6 +49,9 @@ void web_admin_ratelimit_reset(ar_request *req);
 /* src/web/worklog.c */
 
 /* src/web/transfer.c */
+void web_worklog_export(ar_request *req);
+void web_worklog_import(ar_request *req);
+void web_worklog_import_submit(ar_request *req);
 
 /* src/web/jobs.c */
 
