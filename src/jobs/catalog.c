@@ -3,6 +3,7 @@
 #include "afterresume/jobs/registry.h"
 
 #define AR_JOB_CATALOG(X) \
+    X(ar_job_export_account) X(ar_job_cleanup_exports) \
     X(ar_job_billing_expire_holds) X(ar_job_billing_verify) \
     X(ar_job_noop) \
     X(ar_job_email_send) X(ar_job_cleanup_sessions) X(ar_job_cleanup_jobs)

@@ -54,6 +54,13 @@ void web_worklog_import(ar_request *req);
 void web_worklog_import_submit(ar_request *req);
 
 /* src/web/jobs.c */
+void web_jobs(ar_request *req);
+void web_jobs_export(ar_request *req);
+void web_job_detail(ar_request *req);
+void web_job_progress(ar_request *req);
+void web_job_cancel(ar_request *req);
+void web_admin_jobs(ar_request *req);
+void web_admin_job_action(ar_request *req);
 
 /* src/web/billing.c */
 
