@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "afterresume/ai/citations.h"
+#include "afterresume/ai/provider.h"
 #include "afterresume/ai/reply.h"
 #include "afterresume/ai/skills.h"
 #include "afterresume/core/alloc.h"
@@ -212,6 +214,162 @@ START_TEST(find_skills_in_text)
 }
 END_TEST
 
+static json_t *sample_entry(long long id, const char *title, const char *content, const char *outcome)
+{
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:[s],s:s}", "id", (json_int_t)id, "occurred_on", "2026-11-20", "title",
+                     title, "content", content, "outcome", outcome, "impact", "", "tags", "postgres", "work_type",
+                     "delivery");
+}
+
+START_TEST(local_enhance_is_extractive_and_deterministic)
+{
+    json_t *e = sample_entry(7, "worked on the slow invoice query",
+                             "- I profiled the invoice list with EXPLAIN ANALYZE on Postgres.\n"
+                             "- Added a composite index and rewrote the query; p99 dropped from 900 ms to 120 ms.\n"
+                             "Paired with Sam on the `k8s` rollout.\n<script>alert(1)</script>",
+                             "Reduced invoice page p99 by 87%.");
+    json_t *a = ar_ai_local_enhance(e), *b = ar_ai_local_enhance(e);
+    ck_assert(json_equal(a, b)); /* deterministic */
+    char problem[256];
+    json_t *checked = ar_ai_shape_check(a, &ar_ai_shape_enhance, problem, sizeof problem);
+    ck_assert_msg(checked != NULL, "local reply does not match the remote shape: %s", problem);
+    json_decref(checked);
+    ck_assert_str_eq(json_string_value(json_object_get(a, "title")), "The slow invoice query");
+    /* the strongest sentences (numbers, outcome verbs) become bullets, without "I" */
+    const char *first = json_string_value(json_array_get(json_object_get(a, "bullets"), 0));
+    ck_assert_msg(strstr(first, "87%") || strstr(first, "120 ms"), "first bullet: %s", first);
+    ck_assert_msg(first[0] >= 'A' && first[0] <= 'Z', "bullet not capitalised: %s", first);
+    json_int_t impact = json_integer_value(json_object_get(a, "impact_score"));
+    ck_assert_int_ge(impact, 6); /* metrics + verbs + outcome + delivery */
+    ck_assert_int_le(impact, 10);
+    /* skills with excerpts that come from the entry */
+    json_t *skills = json_object_get(a, "skills");
+    int pg = 0, k8s = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(skills, i, s) {
+        const char *name = json_string_value(json_object_get(s, "name"));
+        if (strcmp(name, "PostgreSQL") == 0) {
+            pg = 1;
+            ck_assert_double_gt(json_real_value(json_object_get(s, "confidence")), 0.6); /* text + tag */
+            ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(s, "excerpt")), "Postgres"));
+        }
+        if (strcmp(name, "Kubernetes") == 0) k8s = 1;
+    }
+    ck_assert(pg && k8s);
+    json_decref(a);
+    json_decref(b);
+    json_decref(e);
+}
+END_TEST
+
+START_TEST(local_enhance_minimal_entry)
+{
+    json_t *e = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)1, "title", "", "content", "x");
+    json_t *a = ar_ai_local_enhance(e);
+    char problem[256];
+    json_t *checked = ar_ai_shape_check(a, &ar_ai_shape_enhance, problem, sizeof problem);
+    ck_assert_msg(checked != NULL, "%s", problem);
+    ck_assert_int_ge(json_array_size(json_object_get(a, "bullets")), 1);
+    json_decref(checked);
+    json_decref(a);
+    json_decref(e);
+}
+END_TEST
+
+START_TEST(local_skills_link_evidence_to_entries)
+{
+    json_t *entries = json_array();
+    json_array_append_new(entries, sample_entry(1, "Tuned Postgres", "Added indexes in PostgreSQL.", ""));
+    json_array_append_new(entries, sample_entry(2, "Cluster upgrade", "Upgraded the k8s cluster with Helm.", ""));
+    json_array_append_new(entries, sample_entry(3, "Docs", "Wrote the runbook.", ""));
+    json_t *out = ar_ai_local_skills(entries);
+    char problem[256];
+    json_t *checked = ar_ai_shape_check(out, &ar_ai_shape_skills, problem, sizeof problem);
+    ck_assert_msg(checked != NULL, "%s", problem);
+    json_decref(checked);
+    json_t *skills = json_object_get(out, "skills");
+    int found_pg = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(skills, i, s) {
+        if (strcmp(json_string_value(json_object_get(s, "name")), "PostgreSQL") != 0) continue;
+        found_pg = 1;
+        json_t *ev = json_object_get(s, "evidence");
+        ck_assert_int_eq(json_array_size(ev), 3); /* every entry is tagged postgres */
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(ev, 0), "entry_id")), 1);
+        ck_assert_str_eq(json_string_value(json_object_get(s, "level")), "practiced");
+    }
+    ck_assert(found_pg);
+    json_decref(out);
+    json_decref(entries);
+}
+END_TEST
+
+START_TEST(local_section_cites_every_bullet)
+{
+    json_t *entries = json_array();
+    for (int i = 1; i <= 15; i++) {
+        char title[40];
+        snprintf(title, sizeof title, "Shipped feature %d", i);
+        json_array_append_new(entries, sample_entry(100 + i, title, "Built and launched it for 3 customers.", ""));
+    }
+    json_t *out = ar_ai_local_section("weekly", entries);
+    char problem[256];
+    json_t *checked = ar_ai_shape_check(out, &ar_ai_shape_section, problem, sizeof problem);
+    ck_assert_msg(checked != NULL, "%s", problem);
+    json_decref(checked);
+    json_t *items = json_object_get(out, "items");
+    ck_assert_int_gt(json_array_size(items), 0);
+    ck_assert_int_le(json_array_size(items), 12);
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) {
+        json_t *cites = json_object_get(item, "citations");
+        ck_assert_int_ge(json_array_size(cites), 1);
+        json_int_t id = json_integer_value(json_array_get(cites, 0));
+        ck_assert(id >= 101 && id <= 115);
+    }
+    json_decref(out);
+    out = ar_ai_local_section("resume", entries);
+    ck_assert_int_le(json_array_size(json_object_get(out, "items")), 5);
+    json_decref(out);
+    json_decref(entries);
+}
+END_TEST
+
+START_TEST(citations_foreign_ids_dropped_and_flagged)
+{
+    json_t *items = json_loads("[{\"text\":\"a\",\"citations\":[1,2,2]},"
+                               "{\"text\":\"b\",\"citations\":[1,999]},"
+                               "{\"text\":\"c\",\"citations\":[999]},"
+                               "{\"text\":\"d\",\"citations\":[]},"
+                               "{\"text\":\"e\",\"citations\":[\"1\"]},"
+                               "{\"citations\":[1]}]", 0, NULL);
+    long long allowed[] = {3, 2, 1};
+    size_t dropped = 0;
+    json_t *out = ar_ai_validate_citations(items, allowed, 3, &dropped);
+    ck_assert_int_eq(json_array_size(out), 5); /* the item without text is gone */
+    json_t *a = json_array_get(out, 0), *b = json_array_get(out, 1), *c = json_array_get(out, 2),
+           *d = json_array_get(out, 3), *e = json_array_get(out, 4);
+    ck_assert_int_eq(json_array_size(json_object_get(a, "citations")), 2); /* deduplicated */
+    ck_assert(json_is_false(json_object_get(a, "flagged")));
+    ck_assert_int_eq(json_array_size(json_object_get(b, "citations")), 1);
+    ck_assert(json_is_true(json_object_get(b, "flagged")));
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(b, "dropped"), 0)), 999);
+    ck_assert_int_eq(json_array_size(json_object_get(c, "citations")), 0);
+    ck_assert(json_is_true(json_object_get(c, "flagged")));
+    ck_assert(json_is_true(json_object_get(d, "flagged"))); /* uncited is never shown as cited */
+    ck_assert(json_is_true(json_object_get(e, "flagged"))); /* a string id is not an id */
+    ck_assert_uint_eq(dropped, 3);
+    json_decref(out);
+    out = ar_ai_validate_citations(items, NULL, 0, NULL);
+    ck_assert(json_is_true(json_object_get(json_array_get(out, 0), "flagged")));
+    json_decref(out);
+    json_decref(items);
+}
+END_TEST
+
 Suite *ai_suite(void)
 {
     Suite *s = suite_create("ai");
@@ -229,6 +387,13 @@ Suite *ai_suite(void)
     tcase_add_test(skills, normalise_and_aliases);
     tcase_add_test(skills, normalise_cuts_long_names_on_utf8_boundary);
     tcase_add_test(skills, find_skills_in_text);
+    tcase_add_test(skills, local_enhance_is_extractive_and_deterministic);
+    tcase_add_test(skills, local_enhance_minimal_entry);
+    tcase_add_test(skills, local_skills_link_evidence_to_entries);
+    tcase_add_test(skills, local_section_cites_every_bullet);
     suite_add_tcase(s, skills);
+    TCase *citations = tcase_create("citations");
+    tcase_add_test(citations, citations_foreign_ids_dropped_and_flagged);
+    suite_add_tcase(s, citations);
     return s;
 }
