@@ -160,12 +160,6 @@ const ar_route ar_routes[] = {
     {AR_POST, "/worklog/import", web_worklog_import_submit, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_STREAM},
     /* job pages (src/web/jobs.c) */
     {AR_GET, "/jobs", web_jobs, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
-    {AR_GET, "/jobs/{id}", web_job_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
-    {AR_GET, "/jobs/{id}/progress", web_job_progress, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
-    {AR_POST, "/jobs/{id}/cancel", web_job_cancel, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_FORM},
-    {AR_GET, "/admin/jobs", web_admin_jobs, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
-    {AR_POST, "/admin/jobs/{id}", web_admin_job_action, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
-    {AR_GET, "/jobs", web_jobs, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/jobs/export", web_jobs_export, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_FORM},
     {AR_GET, "/jobs/{id}", web_job_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/jobs/{id}/progress", web_job_progress, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
