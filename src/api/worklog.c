@@ -70,12 +70,7 @@ void api_worklogs_list(ar_request *req)
     ar_query_int(req, "limit", 1, AR_WORKLOG_LIST_MAX, 0, &limit, &err);
     ar_query_int(req, "project", 1, 999999999999999LL, 0, &project, &err);
     ar_query_int(req, "client", 1, 999999999999999LL, 0, &client, &err);
-    ar_query_int(req, "author", 1, 999999999999999LL, 0, &author, &err);
-    if (err.fields) {
-        ar_error_set(&err, AR_ERR_VALIDATION, "Check the list filters.");
-        fail(req, &err);
-        return;
-    }
+    ar_query_int(req, "author", 1, 999999999999999LL, 0, &author, &err); /* the service adds its own fields */
     const char *cursor = ar_req_query(req, "cursor");
     if (!cursor) cursor = ar_req_query(req, "next");
     ar_worklog_filter f = {
