@@ -18,5 +18,6 @@ void ar_domain_register_all(void)
     ar_transfer_register();
     /* billing */
     ar_billing_register();
+    ar_topups_register(); /* src/domain/topups.c (Stripe top-ups) */
     /* career material */
 }

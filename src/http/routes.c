@@ -55,6 +55,13 @@ const ar_route ar_routes[] = {
     {AR_DELETE, "/api/projects/{id}/", api_projects_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
     {AR_GET, "/api/tags/", api_tags_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* evidence API: attachments (src/api/attachments.c) */
+    {AR_POST, "/api/worklogs/{id}/attachments/", api_attachments_upload, AR_AUTH_USER, "member", 1, NULL,
+     AR_BODY_MULTIPART},
+    {AR_GET, "/api/worklogs/{id}/attachments/", api_attachments_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_DELETE, "/api/worklogs/{id}/attachments/{aid}/", api_attachments_delete, AR_AUTH_USER, "member", 1, NULL,
+     AR_BODY_NONE},
+    {AR_GET, "/api/attachments/{id}/download", api_attachments_download, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/evidence/entries/{id}", web_attachments_fragment, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* import / export API (src/api/transfer.c) */
     {AR_GET, "/api/export/worklogs", api_export_worklogs, AR_AUTH_USER, NULL, 0, "export_user", AR_BODY_NONE},
     {AR_POST, "/api/import/worklogs", api_import_worklogs, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_STREAM},
@@ -86,6 +93,8 @@ const ar_route ar_routes[] = {
     {AR_GET, "/api/billing/admin/stripe-events/", api_billing_admin_stripe_events, AR_AUTH_STAFF, NULL, 0, NULL,
      AR_BODY_NONE},
     /* Stripe top-ups and webhook (src/api/stripe.c) */
+    {AR_POST, "/api/billing/topup/session/", api_billing_topup_session, AR_AUTH_USER, "owner", 1, NULL, AR_BODY_JSON},
+    {AR_POST, "/api/billing/webhook/", api_billing_webhook, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_RAW}, /* signed */
     /* career material API: enhancement, skills, reports, share links (src/api/career.c) */
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
@@ -158,6 +167,11 @@ const ar_route ar_routes[] = {
     {AR_GET, "/admin/jobs", web_admin_jobs, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/admin/jobs/{id}", web_admin_job_action, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
     /* billing pages (src/web/billing.c) */
+    {AR_GET, "/billing", web_billing, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/billing/topup", web_billing_topup, AR_AUTH_USER, "owner", 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/billing/topup/success", web_billing_topup_success, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/billing/topup/cancel", web_billing_topup_cancel, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/billing/topup/{id}/status", web_billing_topup_status, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
     /* career material pages (src/web/career.c) */
     {AR_GET, "/static/{*path}", web_static, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
 };

@@ -21,6 +21,7 @@ void ar_outbox_delivery_register(void);
 void ar_transfer_register(void);
 /* billing */
 void ar_billing_register(void);
+void ar_topups_register(void);   /* src/domain/topups.c */
 /* career material */
 
 #endif

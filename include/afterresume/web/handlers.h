@@ -63,6 +63,11 @@ void web_admin_jobs(ar_request *req);
 void web_admin_job_action(ar_request *req);
 
 /* src/web/billing.c */
+void web_billing(ar_request *req);
+void web_billing_topup(ar_request *req);
+void web_billing_topup_success(ar_request *req);
+void web_billing_topup_status(ar_request *req);
+void web_billing_topup_cancel(ar_request *req);
 
 /* src/web/career.c */
 
