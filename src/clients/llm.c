@@ -168,7 +168,7 @@ int ar_llm_chat(ar_llm *llm, json_t *messages, int json_mode, double temperature
 
     int rc = -1;
     long backoff = llm->opt.backoff_ms;
-    char last_problem[256] = "no attempt made";
+    char last_problem[512] = "no attempt made";
     for (int attempt = 0; attempt <= llm->opt.max_retries; attempt++) {
         CURL *curl = curl_easy_init();
         if (!curl) {
