@@ -14,6 +14,7 @@ void ar_domain_register_all(void)
     ar_outbox_delivery_register();
     /* worklog */
     /* evidence */
+    ar_attachments_register();
     /* import / export */
     ar_transfer_register();
     /* billing */

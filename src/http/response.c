@@ -192,3 +192,46 @@ void ar_respond_stream(ar_request *req, int status, const char *content_type, lo
     ar_response_install(req, status, resp, size < 0 ? 0 : (size_t)size, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }
+
+void ar_content_disposition(ar_buf *out, const char *disposition, const char *filename)
+{
+    if (!filename || !*filename) filename = "download";
+    ar_buf_puts(out, disposition ? disposition : "attachment");
+    ar_buf_puts(out, "; filename=\"");
+    int differs = 0;
+    for (const unsigned char *p = (const unsigned char *)filename; *p;) {
+        unsigned char c = *p;
+        if (c >= 0x80) { /* one '_' per UTF-8 character, not per byte */
+            ar_buf_putc(out, '_');
+            differs = 1;
+            p++;
+            while ((*p & 0xC0) == 0x80) p++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '%' || c == ';') {
+            ar_buf_putc(out, '_');
+            differs = 1;
+        } else {
+            ar_buf_putc(out, (char)c);
+        }
+        p++;
+    }
+    ar_buf_putc(out, '"');
+    if (!differs) return;
+    ar_buf_puts(out, "; filename*=UTF-8''");
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
+        unsigned char c = *p;
+        int attr_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        strchr("!#$&+-.^_`|~", c) != NULL;
+        if (attr_char && c != 0) {
+            ar_buf_putc(out, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            ar_buf_puts(out, "_"); /* never a control character, even encoded */
+        } else {
+            ar_buf_putc(out, '%');
+            ar_buf_putc(out, hex[c >> 4]);
+            ar_buf_putc(out, hex[c & 15]);
+        }
+    }
+}

@@ -55,6 +55,13 @@ const ar_route ar_routes[] = {
     {AR_DELETE, "/api/projects/{id}/", api_projects_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
     {AR_GET, "/api/tags/", api_tags_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* evidence API: attachments (src/api/attachments.c) */
+    {AR_POST, "/api/worklogs/{id}/attachments/", api_attachments_upload, AR_AUTH_USER, "member", 1, NULL,
+     AR_BODY_MULTIPART},
+    {AR_GET, "/api/worklogs/{id}/attachments/", api_attachments_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_DELETE, "/api/worklogs/{id}/attachments/{aid}/", api_attachments_delete, AR_AUTH_USER, "member", 1, NULL,
+     AR_BODY_NONE},
+    {AR_GET, "/api/attachments/{id}/download", api_attachments_download, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/evidence/entries/{id}", web_attachments_fragment, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     /* import / export API (src/api/transfer.c) */
     {AR_GET, "/api/export/worklogs", api_export_worklogs, AR_AUTH_USER, NULL, 0, "export_user", AR_BODY_NONE},
     {AR_POST, "/api/import/worklogs", api_import_worklogs, AR_AUTH_USER, NULL, 1, NULL, AR_BODY_STREAM},

@@ -5,6 +5,166 @@
 // == worklog ==
 
 // == evidence ==
+// Attachments on an entry (templates/partials/attachments.mustache): drop files on the drop zone or pick them,
+// each file uploads on its own XMLHttpRequest (multipart field "file", optional "description") with a progress
+// bar, the X-CSRF-Token header from the page's meta, then htmx re-fetches the section (event evidence-refresh).
+(function () {
+  var doc = document;
+  function csrf() {
+    var meta = doc.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute('content') || '' : '';
+  }
+  function refresh(section) {
+    if (window.htmx && section && section.isConnected) {
+      window.htmx.trigger(section, 'evidence-refresh');
+    }
+  }
+  function errorText(xhr) {
+    try {
+      var body = JSON.parse(xhr.responseText);
+      if (body && body.error && body.error.message) {
+        return body.error.message;
+      }
+    } catch (e) { /* not JSON */ }
+    return xhr.status ? 'Upload failed (HTTP ' + xhr.status + ').' : 'Upload failed: the connection was lost.';
+  }
+  function uploadOne(section, file, description, done) {
+    var list = section.querySelector('[data-evidence-progress]');
+    var row = doc.createElement('li');
+    row.className = 'evidence-progress__item';
+    var name = doc.createElement('span');
+    name.className = 'evidence-progress__name';
+    name.textContent = file.name;
+    var bar = doc.createElement('progress');
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute('aria-label', 'Uploading ' + file.name);
+    var status = doc.createElement('span');
+    status.className = 'evidence-progress__status';
+    status.textContent = 'Uploading…';
+    row.appendChild(name);
+    row.appendChild(bar);
+    row.appendChild(status);
+    if (list) {
+      list.appendChild(row);
+    }
+    var isImage = /\.(png|jpe?g|gif|webp)$/i.test(file.name);
+    var max = Number(section.getAttribute(isImage ? 'data-image-max' : 'data-document-max')) || 0;
+    if (max && file.size > max) {
+      row.classList.add('is-error');
+      status.textContent = file.name + ' is larger than the ' + Math.round(max / 1048576) + ' MiB limit.';
+      done(false);
+      return;
+    }
+    var form = new FormData();
+    if (description) {
+      form.append('description', description);
+    }
+    form.append('file', file, file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', section.getAttribute('data-evidence-upload'));
+    xhr.setRequestHeader('X-CSRF-Token', csrf());
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', function (evt) {
+      if (evt.lengthComputable) {
+        bar.value = Math.round(evt.loaded * 100 / evt.total);
+      }
+    });
+    xhr.addEventListener('load', function () {
+      if (xhr.status === 201) {
+        bar.value = 100;
+        row.classList.add('is-done');
+        status.textContent = 'Uploaded';
+        done(true);
+      } else {
+        row.classList.add('is-error');
+        status.textContent = errorText(xhr);
+        done(false);
+      }
+    });
+    xhr.addEventListener('error', function () {
+      row.classList.add('is-error');
+      status.textContent = errorText(xhr);
+      done(false);
+    });
+    xhr.send(form);
+  }
+  function uploadAll(section, files) {
+    var pending = files.length;
+    if (!pending) {
+      return;
+    }
+    var descriptionInput = section.querySelector('[data-evidence-description]');
+    var description = descriptionInput ? descriptionInput.value : '';
+    var anyOk = false;
+    Array.prototype.forEach.call(files, function (file) {
+      uploadOne(section, file, description, function (ok) {
+        anyOk = anyOk || ok;
+        pending -= 1;
+        if (pending === 0 && anyOk) {
+          // keep failed rows visible: refresh the list only, after a moment so the user sees the bars finish
+          window.setTimeout(function () { refresh(section); }, 400);
+        }
+      });
+    });
+  }
+  doc.addEventListener('change', function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches('[data-evidence-input]')) {
+      return;
+    }
+    var section = input.closest('[data-evidence-upload]');
+    if (section) {
+      uploadAll(section, Array.prototype.slice.call(input.files || []));
+      input.value = '';
+    }
+  });
+  ['dragenter', 'dragover'].forEach(function (type) {
+    doc.addEventListener(type, function (evt) {
+      var zone = evt.target.closest ? evt.target.closest('[data-evidence-drop]') : null;
+      if (zone) {
+        evt.preventDefault();
+        zone.classList.add('is-over');
+      }
+    });
+  });
+  doc.addEventListener('dragleave', function (evt) {
+    var zone = evt.target.closest ? evt.target.closest('[data-evidence-drop]') : null;
+    if (zone && !zone.contains(evt.relatedTarget)) {
+      zone.classList.remove('is-over');
+    }
+  });
+  doc.addEventListener('drop', function (evt) {
+    var zone = evt.target.closest ? evt.target.closest('[data-evidence-drop]') : null;
+    if (!zone) {
+      return;
+    }
+    evt.preventDefault();
+    zone.classList.remove('is-over');
+    var section = zone.closest('[data-evidence-upload]');
+    if (section && evt.dataTransfer) {
+      uploadAll(section, Array.prototype.slice.call(evt.dataTransfer.files || []));
+    }
+  });
+  // Keyboard users: Enter or Space on the drop zone opens the file picker.
+  doc.addEventListener('keydown', function (evt) {
+    var zone = evt.target.matches && evt.target.matches('[data-evidence-drop]') ? evt.target : null;
+    if (zone && (evt.key === 'Enter' || evt.key === ' ')) {
+      evt.preventDefault();
+      var input = zone.querySelector('[data-evidence-input]');
+      if (input) {
+        input.click();
+      }
+    }
+  });
+  // After a delete (hx-delete, 204) re-fetch the section.
+  doc.addEventListener('htmx:afterRequest', function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute('data-evidence-deleted') && evt.detail.successful) {
+      refresh(doc.getElementById(elt.getAttribute('data-evidence-deleted')));
+    }
+  });
+})();
 
 // == import / export ==
 

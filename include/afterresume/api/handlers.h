@@ -72,6 +72,11 @@ void api_projects_patch(ar_request *req);
 void api_projects_delete(ar_request *req);
 
 /* src/api/attachments.c */
+void api_attachments_upload(ar_request *req);    /* AR_BODY_MULTIPART: runs before the body is read */
+void api_attachments_list(ar_request *req);
+void api_attachments_download(ar_request *req);
+void api_attachments_delete(ar_request *req);
+void web_attachments_fragment(ar_request *req);  /* src/web/attachments.c: the entry's attachments partial */
 
 /* src/api/transfer.c */
 void api_export_worklogs(ar_request *req);

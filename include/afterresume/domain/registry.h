@@ -17,6 +17,7 @@ void ar_password_reset_register(void);
 void ar_outbox_delivery_register(void);
 /* worklog */
 /* evidence */
+void ar_attachments_register(void);
 /* import / export */
 void ar_transfer_register(void);
 /* billing */

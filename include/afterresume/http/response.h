@@ -23,6 +23,11 @@ void ar_respond_error_code(ar_request *req, ar_err_code code, const char *messag
 typedef long long (*ar_stream_read_fn)(void *cls, unsigned long long pos, char *buf, size_t max);
 void ar_respond_stream(ar_request *req, int status, const char *content_type, long long size,
                        ar_stream_read_fn read, void *cls, void (*release)(void *cls));
+/* Content-Disposition value for a download (RFC 6266): `attachment; filename="<ASCII fallback>";
+ * filename*=UTF-8''<percent-encoded UTF-8>`. The fallback keeps printable ASCII except '"', '\\', '%' and ';'
+ * (each other byte or character becomes '_'); filename* is only added when the fallback differs. Control
+ * characters never reach the header. An empty or NULL name becomes "download". Appends to out. */
+void ar_content_disposition(ar_buf *out, const char *disposition, const char *filename);
 /* Add a header to the response already built (e.g. Allow, Retry-After). */
 void ar_response_header(ar_request *req, const char *name, const char *value);
 
