@@ -1,4 +1,5 @@
-/* daemon.c — spawn/stop the daemon under test and a small libcurl HTTP client for integration tests. */
+/* daemon.c — spawn/stop the daemon under test and fakes of third parties (node scripts in tests/fakes/), and a small
+ * libcurl HTTP client for integration tests. */
 #include "daemon.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -213,4 +215,57 @@ void it_response_free(it_response *r)
 {
     ar_buf_free(&r->body);
     ar_buf_free(&r->headers);
+}
+
+static int port_accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+pid_t it_node_fake_start(const char *script, int port, const char *const *args, const char *log_path)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(0);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        const char *argv[16] = {"node", script, NULL};
+        char port_arg[16];
+        snprintf(port_arg, sizeof port_arg, "%d", port);
+        argv[2] = port_arg;
+        int n = 3;
+        for (int i = 0; args && args[i] && n < 15; i++) argv[n++] = args[i];
+        argv[n] = NULL;
+        execvp("node", (char *const *)argv);
+        perror("exec node");
+        _exit(127);
+    }
+    for (int i = 0; i < 150; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return -1;
+        if (port_accepts(port)) return pid;
+        sleep_ms(100);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+void it_node_fake_stop(pid_t pid)
+{
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
 }

@@ -24,6 +24,10 @@ int it_daemon_start(it_daemon *d, const char *const *extra_env);
 int it_daemon_run_expect_exit(const char *const *extra_env, int timeout_s, char *log_path, size_t log_path_size);
 /* SIGTERM and wait; returns the exit status (0 on a graceful stop) or -1. */
 int it_daemon_stop(it_daemon *d);
+/* Start `node SCRIPT PORT ARGS...` (a fake third party from tests/fakes/) with stdout/stderr to log_path; it dies
+ * with the test process. Waits up to 15 s until PORT accepts connections. Returns its pid, or -1 (see the log). */
+pid_t it_node_fake_start(const char *script, int port, const char *const *args, const char *log_path);
+void it_node_fake_stop(pid_t pid);
 /* Whole log file as a string (caller frees). */
 char *it_read_file(const char *path);
 
