@@ -5,6 +5,7 @@
 #include "afterresume/db/db.h"
 #include "afterresume/db/migrate.h"
 #include "afterresume/cli/admin.h"
+#include "afterresume/cli/billing.h"
 #include "afterresume/domain/ratelimit.h"
 #include "afterresume/domain/registry.h"
 #include "afterresume/domain/sessions.h"
