@@ -293,6 +293,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "worker") == 0) return cmd_worker();
     if (strcmp(cmd, "check-config") == 0) return cmd_check_config();
     if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
+    if (strcmp(cmd, "billing") == 0) return ar_cli_billing(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0) {
         printf("afterresumed %s\n", AR_VERSION);
         return 0;
