@@ -17,7 +17,9 @@
 #include "afterresume/db/db.h"
 #include "afterresume/domain/context.h"
 #include "afterresume/domain/registry.h"
+#include "afterresume/core/buf.h"
 #include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/metrics.h"
 #include "afterresume/jobs/queue.h"
 #include "afterresume/jobs/registry.h"
 #include "afterresume/jobs/valkey.h"
@@ -105,6 +107,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    ar_jobs_set_limits(2, 100); /* the defaults, for the next test */
     ar_error err = {0};
     redisReply *r = ar_valkey_command(&err, "DEL %s %s", ar_queue_stream_key(), ar_queue_delayed_key());
     if (r) freeReplyObject(r);
@@ -659,6 +662,293 @@ START_TEST(tenant_and_role_isolation)
 }
 END_TEST
 
+/* ---- per-tenant limits ---- */
+
+static int enqueue_user(const ar_ctx *ctx, const char *key, long long *id, ar_job_enqueue_opts *opts, ar_error *err)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->user_initiated = 1;
+    opts->idempotency_key = key;
+    return ar_job_enqueue_ex(ctx, "noop", NULL, opts, id, err);
+}
+
+START_TEST(quota_and_active_limit_answer_429)
+{
+    ar_jobs_set_limits(2, 5);
+    ar_ctx alice_ctx = member_alice();
+    ar_job_enqueue_opts o;
+    ar_error err = {0};
+    long long id1 = 0, id2 = 0, id3 = 0;
+    ck_assert_int_eq(enqueue_user(&alice_ctx, "k1", &id1, &o, &err), 0);
+    ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id2, &o, &err), 0);
+    /* two queued: a third user-started job is refused with a clear 429 */
+    ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id3, &o, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_QUOTA_EXCEEDED);
+    ck_assert_int_eq(ar_err_http_status(err.code), 429);
+    ck_assert_str_eq(ar_err_code_string(err.code), "quota_exceeded");
+    ck_assert_msg(strstr(err.message, "2 jobs queued or running") != NULL, "%s", err.message);
+    ck_assert_int_eq(o.retry_after_s, 10);
+    ck_assert_int_eq(id3, 0);
+    json_t *body = ar_error_to_json(&err);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(body, "error"), "code")), "quota_exceeded");
+    json_decref(body);
+    ar_error_clear(&err);
+    /* an existing idempotency key answers with its job; system work is exempt; another tenant is not affected */
+    long long again = 0;
+    ck_assert_int_eq(enqueue_user(&alice_ctx, "k1", &again, &o, &err), 0);
+    ck_assert_int_eq(again, id1);
+    long long sys = enqueue(&alice_ctx, NULL, NULL);
+    ck_assert_int_gt(sys, 0);
+    ar_ctx bob_ctx = owner_b();
+    long long b1 = 0;
+    ck_assert_int_eq(enqueue_user(&bob_ctx, NULL, &b1, &o, &err), 0);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE user_initiated AND tenant_id = %lld", tenant_a), 2);
+
+    /* once they ran, the active limit frees up; the daily quota (5) still counts them */
+    ar_worker_pool *p = start_pool(2);
+    wait_status(id1, "succeeded", 10000);
+    wait_status(id2, "succeeded", 10000);
+    wait_status(sys, "succeeded", 10000);
+    ar_worker_pool_stop(p, 5);
+    long long more[3];
+    for (int i = 0; i < 3; i++) ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &more[i], &o, &err), (i < 2 ? 0 : -1));
+    ck_assert_int_eq(err.code, AR_ERR_QUOTA_EXCEEDED); /* two queued again */
+    ck_assert_msg(strstr(err.message, "queued or running") != NULL, "%s", err.message);
+    ar_error_clear(&err);
+    it_exec(raw, "UPDATE jobs SET status = 'succeeded', finished_at = now() WHERE status = 'queued'");
+    ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id3, &o, &err), 0); /* the 5th of today */
+    it_exec(raw, "UPDATE jobs SET status = 'succeeded', finished_at = now() WHERE status = 'queued'");
+    ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id3, &o, &err), -1);
+    ck_assert_int_eq(err.code, AR_ERR_QUOTA_EXCEEDED);
+    ck_assert_msg(strstr(err.message, "5 jobs for today") != NULL, "%s", err.message);
+    ck_assert_int_gt(o.retry_after_s, 0);
+    ck_assert_int_le(o.retry_after_s, 86400);
+    ar_error_clear(&err);
+    /* yesterday's jobs do not count */
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE jobs SET created_at = now() - interval '1 day' WHERE tenant_id = %lld",
+             tenant_a);
+    it_exec(raw, sql);
+    ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id3, &o, &err), 0);
+    /* 0 = no limit */
+    ar_jobs_set_limits(0, 0);
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(enqueue_user(&alice_ctx, NULL, &id3, &o, &err), 0);
+}
+END_TEST
+
+START_TEST(tenant_concurrency_never_exceeded)
+{
+    ar_jobs_set_limits(2, 0);
+    ar_ctx alice_ctx = member_alice(), bob_ctx = owner_b();
+    long long ids[10];
+    for (int i = 0; i < 8; i++) ids[i] = enqueue(&alice_ctx, "{\"sleep_ms\":250}", NULL);
+    for (int i = 8; i < 10; i++) ids[i] = enqueue(&bob_ctx, "{\"sleep_ms\":250}", NULL);
+    ar_worker_pool *p = start_pool(6);
+    long max_a = 0, max_total = 0;
+    for (int waited = 0; waited < 20000; waited += 10) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE status = 'running' AND tenant_id = %lld",
+                 tenant_a);
+        long a = it_query_long(raw, sql);
+        long total = it_query_long(raw, "SELECT count(*) FROM jobs WHERE status = 'running'");
+        if (a > max_a) max_a = a;
+        if (total > max_total) max_total = total;
+        ck_assert_msg(a <= 2, "tenant A runs %ld jobs at once", a);
+        if (it_query_long(raw, "SELECT count(*) FROM jobs WHERE status <> 'succeeded'") == 0) break;
+        sleep_ms(10);
+    }
+    ar_worker_stats st;
+    ar_worker_pool_stats(p, &st);
+    ar_worker_pool_stop(p, 5);
+    for (int i = 0; i < 10; i++) wait_status(ids[i], "succeeded", 100);
+    ck_assert_int_eq(max_a, 2);     /* the limit was reached, and held */
+    ck_assert_int_gt(max_total, 2); /* tenant B ran beside it */
+    ck_assert_int_gt(st.limited, 0);
+    ck_assert_int_eq(st.claimed, 10);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE attempts <> 1 AND %lld > 0", 1), 0);
+}
+END_TEST
+
+/* ---- admin listing, events, system jobs ---- */
+
+START_TEST(admin_listing_and_system_jobs)
+{
+    ar_ctx alice_ctx = member_alice(), bob_ctx = owner_b();
+    long long a1 = enqueue(&alice_ctx, NULL, NULL);
+    long long b1 = enqueue(&bob_ctx, NULL, NULL);
+    long long s1 = 0;
+    ar_error err = {0};
+    ck_assert_int_eq(ar_job_enqueue_system("noop", NULL, "sys-1", &s1, &err), 0);
+    long long s2 = 0;
+    ck_assert_int_eq(ar_job_enqueue_system("noop", NULL, "sys-1", &s2, &err), 0);
+    ck_assert_int_eq(s1, s2); /* idempotent per type and key */
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE tenant_id IS NULL AND id = %lld", s1), 1);
+
+    ar_ctx staff = make_ctx(staff_user, 0, AR_ROLE_NONE, 1);
+    json_t *list = ar_job_admin_list(&staff, NULL, NULL, 0, 0, &err);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_int_eq(json_array_size(list), 3);
+    ck_assert(json_is_null(json_object_get(json_array_get(list, 0), "tenant_id")));
+    json_decref(list);
+    list = ar_job_admin_list(&staff, "queued", "noop", 2, 0, &err);
+    ck_assert_int_eq(json_array_size(list), 2);
+    long long last = json_integer_value(json_object_get(json_array_get(list, 1), "id"));
+    json_decref(list);
+    list = ar_job_admin_list(&staff, "queued", "noop", 2, last, &err);
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "id")), a1);
+    json_decref(list);
+    list = ar_job_admin_list(&staff, "failed", NULL, 0, 0, &err);
+    ck_assert_int_eq(json_array_size(list), 0);
+    json_decref(list);
+    /* a tenant admin sees the tenant's jobs only, a member may not list */
+    ar_ctx admin = admin_a();
+    list = ar_job_admin_list(&admin, NULL, NULL, 0, 0, &err);
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "id")), a1);
+    json_decref(list);
+    ck_assert_ptr_null(ar_job_admin_list(&alice_ctx, NULL, NULL, 0, 0, &err));
+    ck_assert_int_eq(err.code, AR_ERR_FORBIDDEN);
+    ar_error_clear(&err);
+    ck_assert_ptr_null(ar_job_admin_list(&staff, NULL, "Bad Type!", 0, 0, &err));
+    ck_assert_int_eq(err.code, AR_ERR_VALIDATION);
+    ck_assert_ptr_nonnull(json_object_get(err.fields, "type"));
+    ar_error_clear(&err);
+    ck_assert_ptr_null(ar_job_admin_list(&staff, "done", NULL, 0, 0, &err));
+    ck_assert_int_eq(err.code, AR_ERR_VALIDATION);
+    ar_error_clear(&err);
+    /* system jobs are not a tenant's: not visible to tenant B's owner nor to tenant A's admin */
+    ck_assert_ptr_null(ar_job_get(&bob_ctx, s1, &err));
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    ck_assert_ptr_null(ar_job_events(&admin, s1, &err));
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    json_t *events = ar_job_events(&staff, s1, &err);
+    ck_assert_int_eq(json_array_size(events), 1);
+    json_decref(events);
+    ck_assert_ptr_null(ar_job_events(&bob_ctx, a1, &err)); /* B cannot read A's timeline */
+    ck_assert_int_eq(err.code, AR_ERR_NOT_FOUND);
+    ar_error_clear(&err);
+    (void)b1;
+
+    /* they run like any job; metrics count them per type */
+    ar_worker_pool *p = start_pool(2);
+    wait_status(s1, "succeeded", 10000);
+    wait_status(a1, "succeeded", 10000);
+    ar_worker_pool_stop(p, 5);
+    ar_buf m = AR_BUF_INIT;
+    ar_job_metrics_render(&m);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&m), "# TYPE job_duration_seconds histogram"));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&m), "job_duration_seconds_bucket{type=\"noop\",le=\"+Inf\"} "));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&m), "job_retries_total{type=\"noop\"} "));
+    ar_buf_free(&m);
+    json_t *counts = ar_job_counts_by_type(&err);
+    ck_assert_ptr_nonnull(counts);
+    int found = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(counts, i, row) found |= strcmp(json_string_value(json_object_get(row, "type")), "noop") == 0;
+    ck_assert(found);
+    json_decref(counts);
+}
+END_TEST
+
+/* ---- cleanup jobs ---- */
+
+static long long run_system_job(const char *type, const char *payload_json)
+{
+    json_t *payload = payload_json ? json_loads(payload_json, 0, NULL) : NULL;
+    long long id = 0;
+    ar_error err = {0};
+    ck_assert_msg(ar_job_enqueue_system(type, payload, NULL, &id, &err) == 0, "%s", err.message);
+    json_decref(payload);
+    ar_worker_pool *p = start_pool(1);
+    wait_status(id, "succeeded", 15000);
+    ar_worker_pool_stop(p, 5);
+    return id;
+}
+
+START_TEST(cleanup_jobs_delete_what_they_should_and_nothing_else)
+{
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO sessions (token_hash, user_id, tenant_id, csrf_token, idle_seconds, expires_at, last_seen_at, "
+             "ended_at, ip) VALUES "
+             "(gen_random_bytes(32), %lld, %lld, 'c', 1800, now() + interval '1 day', now(), NULL, 'live'), "
+             "(gen_random_bytes(32), %lld, %lld, 'c', 1800, now() - interval '2 days', now() - interval '3 days', "
+             "NULL, 'expired'), "
+             "(gen_random_bytes(32), %lld, %lld, 'c', 1800, now() + interval '9 days', now() - interval '3 days', "
+             "NULL, 'idle'), "
+             "(gen_random_bytes(32), %lld, %lld, 'c', 1800, now() + interval '9 days', now(), "
+             "now() - interval '2 days', 'ended'), "
+             "(gen_random_bytes(32), %lld, %lld, 'c', 1800, now() - interval '1 hour', now() - interval '1 hour', "
+             "NULL, 'just-expired')",
+             alice, tenant_a, alice, tenant_a, alice, tenant_a, alice, tenant_a, alice, tenant_a);
+    it_exec(raw, sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO password_resets (token_hash, user_id, expires_at, used_at) VALUES "
+             "(gen_random_bytes(32), %lld, now() + interval '20 minutes', NULL), "
+             "(gen_random_bytes(32), %lld, now() - interval '2 days', NULL), "
+             "(gen_random_bytes(32), %lld, now() + interval '20 minutes', now() - interval '2 days')",
+             alice, alice, alice);
+    it_exec(raw, sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO invite_passkeys (key_hash, tenant_id, expires_at, revoked_at, note) VALUES "
+             "(gen_random_bytes(32), %lld, now() + interval '1 day', NULL, 'live'), "
+             "(gen_random_bytes(32), %lld, now() - interval '2 days', NULL, 'expired'), "
+             "(gen_random_bytes(32), %lld, NULL, now() - interval '2 days', 'revoked'), "
+             "(gen_random_bytes(32), %lld, now() - interval '2 days', NULL, 'expired-audited')",
+             tenant_a, tenant_a, tenant_a, tenant_a);
+    it_exec(raw, sql);
+    it_exec(raw, "INSERT INTO audit_events (action, passkey_id) SELECT 'passkey.minted', id FROM invite_passkeys "
+                 "WHERE note = 'expired-audited'");
+    long long run = run_system_job("cleanup.sessions", NULL);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM sessions"), 2);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM sessions WHERE ip IN ('live', 'just-expired')"), 2);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM password_resets"), 1);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM password_resets WHERE used_at IS NULL "
+                                        "AND expires_at > now()"),
+                     1);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM invite_passkeys"), 2);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM invite_passkeys WHERE note IN ('live', "
+                                        "'expired-audited')"),
+                     2);
+    char *result = job_field(run, "result");
+    ck_assert_str_eq(result, "{\"passkeys\": 2, \"sessions\": 3, \"password_resets\": 2}");
+    ar_free(result);
+
+    /* finished jobs older than 30 days go (with their timelines); recent ones and unfinished ones stay */
+    ar_ctx alice_ctx = member_alice();
+    long long old_done = enqueue(&alice_ctx, NULL, NULL), old_failed = enqueue(&alice_ctx, NULL, NULL);
+    long long recent_done = enqueue(&alice_ctx, NULL, NULL), old_queued = enqueue(&alice_ctx, NULL, NULL);
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET status = CASE id WHEN %lld THEN 'failed' ELSE 'succeeded' END, "
+             "finished_at = now() - interval '31 days', created_at = now() - interval '31 days' "
+             "WHERE id IN (%lld, %lld); "
+             "UPDATE jobs SET status = 'succeeded', finished_at = now() - interval '29 days' WHERE id = %lld; "
+             "UPDATE jobs SET created_at = now() - interval '40 days', next_run_at = now() + interval '1 day' "
+             "WHERE id = %lld",
+             old_failed, old_done, old_failed, recent_done, old_queued);
+    it_exec(raw, sql);
+    long long cj = run_system_job("cleanup.jobs", NULL);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id IN (%lld, %lld)", old_done, old_failed);
+    ck_assert_int_eq(it_query_long(raw, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM job_events WHERE job_id IN (%lld, %lld)", old_done, old_failed);
+    ck_assert_int_eq(it_query_long(raw, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id IN (%lld, %lld, %lld, %lld)", recent_done,
+             old_queued, run, cj);
+    ck_assert_int_eq(it_query_long(raw, sql), 4);
+    result = job_field(cj, "result");
+    ck_assert_str_eq(result, "{\"jobs\": 2}");
+    ar_free(result);
+    /* a shorter retention from the payload; a bad one fails the job (validation) */
+    long long shorter = run_system_job("cleanup.jobs", "{\"older_than_days\":28}");
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM jobs WHERE id = %lld", recent_done), 0);
+    (void)shorter;
+}
+END_TEST
+
 Suite *jobs_suite(void)
 {
     Suite *s = suite_create("jobs");
@@ -677,6 +967,10 @@ Suite *jobs_suite(void)
     tcase_add_test(tc, cancel_queued_and_running_jobs);
     tcase_add_test(tc, shutdown_past_grace_requeues_running_job);
     tcase_add_test(tc, tenant_and_role_isolation);
+    tcase_add_test(tc, quota_and_active_limit_answer_429);
+    tcase_add_test(tc, tenant_concurrency_never_exceeded);
+    tcase_add_test(tc, admin_listing_and_system_jobs);
+    tcase_add_test(tc, cleanup_jobs_delete_what_they_should_and_nothing_else);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -28,6 +28,12 @@
 #include "afterresume/domain/outbox.h"
 #include "afterresume/domain/outbox_delivery.h"
 #include "afterresume/domain/registry.h"
+#include "afterresume/jobs/email_send.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/queue.h"
+#include "afterresume/jobs/scheduler.h"
+#include "afterresume/jobs/valkey.h"
+#include "afterresume/jobs/worker.h"
 #include "integration/daemon.h"
 #include "integration/harness.h"
 
@@ -513,6 +519,244 @@ START_TEST(outbox_without_smtp_keeps_rows)
 }
 END_TEST
 
+/* ---- the email.send job: outbox → job → worker → SMTP ---- */
+
+static ar_worker_pool *email_pool;
+
+static void email_job_setup(void)
+{
+    char *hex = it_random_hex(6);
+    char *prefix = ar_asprintf("itmail-%s", hex);
+    setenv("AR_QUEUE_PREFIX", prefix, 1);
+    ar_free(prefix);
+    ar_free(hex);
+    setenv("AR_JOB_RECONCILE_MS", "300", 1);
+    outbox_setup();
+    ar_jobs_register();
+    /* Valkey database 9 (flushed by the jobs tests), a private key prefix */
+    const char *url = it_valkey_url();
+    const char *slash = strchr(strstr(url, "://") + 3, '/');
+    char *vurl = ar_asprintf("%.*s/9", slash ? (int)(slash - url) : (int)strlen(url), url);
+    ar_error err = {0};
+    ck_assert_msg(ar_valkey_configure(vurl, &err) == 0, "%s", err.message);
+    ar_free(vurl);
+    ck_assert_msg(ar_outbox_configure("templates", 1, &err) == 0, "%s", err.message);
+    ar_email_send_configure(the_sink.url, FROM);
+    email_pool = ar_worker_pool_start(2, &err);
+    ck_assert_msg(email_pool != NULL, "%s", err.message);
+}
+
+static void email_job_teardown(void)
+{
+    ar_worker_pool_stop(email_pool, 5);
+    email_pool = NULL;
+    ar_error err = {0};
+    redisReply *r = ar_valkey_command(&err, "DEL %s %s", ar_queue_stream_key(), ar_queue_delayed_key());
+    if (r) freeReplyObject(r);
+    ar_error_clear(&err);
+    ar_valkey_thread_close();
+    ar_jobs_shutdown();
+    outbox_teardown();
+}
+
+/* Wait until the sink holds n messages (up to timeout_ms). */
+static json_t *wait_messages(size_t n, long timeout_ms)
+{
+    for (long waited = 0;; waited += 50) {
+        json_t *msgs = sink_messages(&the_sink);
+        if (json_array_size(msgs) >= n) return msgs;
+        if (waited >= timeout_ms) ck_abort_msg("the sink has %zu messages, not %zu", json_array_size(msgs), n);
+        json_decref(msgs);
+        sleep_ms(50);
+    }
+}
+
+static void wait_outbox(const char *cond, long expected, long timeout_ms)
+{
+    for (long waited = 0;; waited += 50) {
+        long n = count_where(cond);
+        if (n == expected) return;
+        if (waited >= timeout_ms) ck_abort_msg("%ld outbox rows with %s, not %ld", n, cond, expected);
+        sleep_ms(50);
+    }
+}
+
+/* The decoded text of the part with content type `ctype` of a multipart message (heap), or NULL. */
+static char *mime_part(const char *raw, const char *ctype)
+{
+    const char *ct = strstr(raw, "Content-Type: multipart/alternative; boundary=\"");
+    if (!ct) return NULL;
+    ct += strlen("Content-Type: multipart/alternative; boundary=\"");
+    char boundary[80];
+    snprintf(boundary, sizeof boundary, "\r\n--%.*s", (int)(strchr(ct, '"') - ct), ct);
+    char head[160];
+    snprintf(head, sizeof head, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+             ctype);
+    const char *start = strstr(raw, head);
+    if (!start) return NULL;
+    start += strlen(head);
+    const char *end = strstr(start, boundary);
+    if (!end) return NULL;
+    char *out = ar_malloc((size_t)(end - start) + 1);
+    size_t o = 0;
+    for (const char *p = start; p < end; p++) {
+        if (*p == '=' && end - p >= 3 && p[1] == '\r' && p[2] == '\n') {
+            p += 2; /* soft line break */
+        } else if (*p == '=' && end - p >= 3) {
+            char hex[3] = {p[1], p[2], 0};
+            out[o++] = (char)strtol(hex, NULL, 16);
+            p += 2;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *header(json_t *m, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(m, "headers"), name));
+}
+
+START_TEST(email_job_delivers_templated_message)
+{
+    ar_ctx ctx = {0};
+    ar_error err = {0};
+    json_t *data = json_pack("{s:s,s:s,s:i}", "username", "Zoë", "link", "http://localhost:8080/reset?token=abc",
+                             "minutes", 30);
+    ck_assert_msg(ar_outbox_send_template(&ctx, "zoe@example.com", "password_reset", data, &err) == 0, "%s",
+                  err.message);
+    json_decref(data);
+    /* the message queued its delivery job in the same transaction */
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE type = 'email.send' AND tenant_id IS NULL "
+                                        "AND idempotency_key LIKE 'outbox-%'"),
+                     1);
+    json_t *msgs = wait_messages(1, 15000);
+    json_t *m = json_array_get(msgs, 0);
+    ck_assert_str_eq(jstr(m, "subject"), "Reset your AfterResume password");
+    ck_assert_str_eq(header(m, "from"), "AfterResume <noreply@localhost>");
+    ck_assert_str_eq(header(m, "to"), "zoe@example.com");
+    ck_assert_str_eq(header(m, "mime-version"), "1.0");
+    ck_assert_msg(strncmp(header(m, "content-type"), "multipart/alternative; boundary=\"=_ar_", 37) == 0, "%s",
+                  header(m, "content-type"));
+    /* Date: RFC 5322, UTC, within a minute of now */
+    const char *date = header(m, "date");
+    struct tm tm = {0};
+    ck_assert_msg(strptime(date, "%a, %d %b %Y %H:%M:%S +0000", &tm) != NULL, "bad Date %s", date);
+    ck_assert_int_lt(labs((long)(timegm(&tm) - time(NULL))), 60);
+    /* Message-ID: <...@localhost>, recorded on the row */
+    const char *mid = header(m, "message-id");
+    ck_assert_msg(mid[0] == '<' && strstr(mid, "@localhost>") != NULL, "bad Message-ID %s", mid);
+    wait_outbox("status = 'sent'", 1, 5000);
+    char *sql = ar_asprintf("SELECT count(*) FROM email_outbox WHERE message_id = '%s'", mid);
+    ck_assert_int_eq(it_query_long(raw, sql), 1);
+    ar_free(sql);
+    /* the text part (mailparser's text) and an HTML part with the escaped link */
+    const char *text = jstr(m, "text");
+    ck_assert_msg(strstr(text, "Hello Zoë,") && strstr(text, "within 30 minutes") &&
+                      strstr(text, "http://localhost:8080/reset?token=abc"),
+                  "text part: %s", text);
+    const char *rawmsg = jstr(m, "raw");
+    ck_assert_ptr_nonnull(strstr(rawmsg, "Content-Type: text/plain; charset=utf-8"));
+    ck_assert_ptr_nonnull(strstr(rawmsg, "Content-Type: text/html; charset=utf-8"));
+    ck_assert_ptr_nonnull(strstr(rawmsg, "Content-Transfer-Encoding: quoted-printable"));
+    char *html = mime_part(rawmsg, "text/html");
+    ck_assert_msg(html != NULL, "no HTML part in %s", rawmsg);
+    ck_assert_msg(strstr(html, "Hello Zoë,") && strstr(html, "href=\"http://localhost:8080/reset?token=abc\""),
+                  "html part: %s", html);
+    ar_free(html);
+    char *plain = mime_part(rawmsg, "text/plain");
+    ck_assert_msg(plain && strstr(plain, "Hello Zoë,\r\n"), "text part: %s", plain);
+    ar_free(plain);
+    /* a second message with a non-ASCII subject through the generic template: RFC 2047 on the wire */
+    ck_assert(ar_outbox_send(&ctx, "ada@example.com", "Réunion à 10 h", "Bonjour,\nhttps://example.com/x\n", &err) ==
+              0);
+    json_decref(msgs);
+    msgs = wait_messages(2, 15000);
+    m = json_array_get(msgs, 1);
+    ck_assert_str_eq(jstr(m, "subject"), "Réunion à 10 h");
+    ck_assert_msg(strncmp(header(m, "subject"), "=?UTF-8?B?", 10) == 0, "%s", header(m, "subject"));
+    html = mime_part(jstr(m, "raw"), "text/html");
+    ck_assert_msg(html && strstr(html, "<a href=\"https://example.com/x\">https://example.com/x</a>") &&
+                      strstr(html, "<p>Bonjour,<br>"),
+                  "html part: %s", html);
+    ar_free(html);
+    json_decref(msgs);
+}
+END_TEST
+
+START_TEST(email_job_retries_while_sink_is_down)
+{
+    FILE *f = fopen(the_sink.reject_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("451 mail\n", f);
+    fclose(f);
+    ar_ctx ctx = {0};
+    ar_error err = {0};
+    ck_assert(ar_outbox_send(&ctx, "ada@example.com", "Retry me", "Body\n", &err) == 0);
+    /* the job ran, the sink refused: the row waits for its retry (attempt 1, 1 minute) */
+    wait_outbox("status = 'pending' AND attempts = 1 AND last_error LIKE 'smtp 451 temporary%' "
+                "AND next_attempt_at > now() + interval '50 seconds'",
+                1, 15000);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE type = 'email.send' AND status = 'succeeded'"),
+                     1);
+    unlink(the_sink.reject_path);
+    /* time passes (the retry is due) and the email.retry schedule fires */
+    make_due();
+    ck_assert_int_eq(ar_scheduler_sync_builtin(&err), 0);
+    /* only email.retry is due (other areas' migrations add schedules of their own) */
+    it_exec(raw, "UPDATE schedules SET next_run_at = CASE WHEN name = 'email.retry' THEN now() - interval '1 second' "
+                 "ELSE now() + interval '1 hour' END");
+    int enqueued = 0;
+    ck_assert_msg(ar_scheduler_run_due(time(NULL), &enqueued, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(enqueued, 1);
+    wait_outbox("status = 'sent' AND attempts = 2", 1, 15000);
+    json_t *msgs = sink_messages(&the_sink);
+    ck_assert_int_eq(json_array_size(msgs), 1);
+    ck_assert_str_eq(jstr(json_array_get(msgs, 0), "subject"), "Retry me");
+    json_decref(msgs);
+    /* a permanent refusal ends failed, visible to staff on the outbox listing */
+    f = fopen(the_sink.reject_path, "w");
+    fputs("550 rcpt\n", f);
+    fclose(f);
+    ck_assert(ar_outbox_send(&ctx, "bob@example.com", "Never", "Body\n", &err) == 0);
+    wait_outbox("status = 'failed' AND to_addr = 'bob@example.com'", 1, 15000);
+    ar_ctx staff = {0};
+    staff.is_staff = 1;
+    json_t *list = ar_outbox_list(&staff, 10, &err);
+    ck_assert_ptr_nonnull(list);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "status")), "failed");
+    json_decref(list);
+    unlink(the_sink.reject_path);
+}
+END_TEST
+
+START_TEST(email_job_without_smtp_leaves_messages_pending)
+{
+    ar_error err = {0};
+    ar_email_send_configure(NULL, FROM);
+    ck_assert_int_eq(ar_outbox_configure("templates", 0, &err), 0);
+    ar_ctx ctx = {0};
+    ck_assert(ar_outbox_send(&ctx, "ada@example.com", "Stays", "Body\n", &err) == 0);
+    /* no job for the message; a scheduled run succeeds and sends nothing */
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE type = 'email.send'"), 0);
+    long long id = 0;
+    ck_assert_int_eq(ar_job_enqueue_system("email.send", NULL, "manual", &id, &err), 0);
+    for (int i = 0; i < 200; i++) {
+        char *st = it_query_value(raw, "SELECT status FROM jobs WHERE type = 'email.send'");
+        int done = st && strcmp(st, "succeeded") == 0;
+        ar_free(st);
+        if (done) break;
+        sleep_ms(50);
+    }
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE type = 'email.send' AND status = "
+                                        "'succeeded' AND result->>'skipped' LIKE 'SMTP_URL is not configured%'"),
+                     1);
+    ck_assert_int_eq(count_where("status = 'pending' AND attempts = 0"), 1);
+}
+END_TEST
+
 Suite *smtp_integration_suite(void)
 {
     Suite *s = suite_create("smtp_integration");
@@ -532,5 +776,12 @@ Suite *smtp_integration_suite(void)
     tcase_add_test(outbox, outbox_skips_rows_locked_by_another_sender);
     tcase_add_test(outbox, outbox_without_smtp_keeps_rows);
     suite_add_tcase(s, outbox);
+    TCase *job = tcase_create("email_job");
+    tcase_add_checked_fixture(job, email_job_setup, email_job_teardown);
+    tcase_set_timeout(job, 90);
+    tcase_add_test(job, email_job_delivers_templated_message);
+    tcase_add_test(job, email_job_retries_while_sink_is_down);
+    tcase_add_test(job, email_job_without_smtp_leaves_messages_pending);
+    suite_add_tcase(s, job);
     return s;
 }
