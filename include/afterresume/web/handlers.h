@@ -47,6 +47,28 @@ void web_admin_ratelimits(ar_request *req);
 void web_admin_ratelimit_reset(ar_request *req);
 
 /* src/web/worklog.c */
+void web_worklog(ar_request *req);
+void web_worklog_results(ar_request *req);
+void web_worklog_quick_add(ar_request *req);
+void web_worklog_new(ar_request *req);
+void web_worklog_create(ar_request *req);
+void web_worklog_deleted(ar_request *req);
+void web_worklog_entry(ar_request *req);
+void web_worklog_edit(ar_request *req);
+void web_worklog_update(ar_request *req);
+void web_worklog_delete(ar_request *req);
+void web_worklog_restore(ar_request *req);
+/* src/web/worklog_catalog.c */
+void web_clients(ar_request *req);
+void web_clients_create(ar_request *req);
+void web_clients_edit(ar_request *req);
+void web_clients_update(ar_request *req);
+void web_clients_active(ar_request *req);
+void web_projects(ar_request *req);
+void web_projects_create(ar_request *req);
+void web_projects_edit(ar_request *req);
+void web_projects_update(ar_request *req);
+void web_projects_active(ar_request *req);
 
 /* src/web/transfer.c */
 void web_worklog_export(ar_request *req);
