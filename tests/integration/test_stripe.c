@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -527,9 +528,113 @@ START_TEST(refund_reverses_the_delta)
     ck_assert_int_eq(redeliver(early, NULL, result, sizeof result), 200);
     ck_assert_str_eq(result, "processed");
     ck_assert_int_eq(balance(a.tenant_id), 1600);
+
+    /* a charge without metadata is matched to the top-up by its PaymentIntent */
+    PGconn *c = db();
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT stripe_payment_intent_id FROM topups WHERE id = %lld", t2.id);
+    char *pi = it_query_value(c, sql);
+    PQfinish(c);
+    ck_assert_ptr_nonnull(pi);
+    char json[600];
+    snprintf(json, sizeof json,
+             "{\"type\":\"charge.refunded\",\"object\":{\"id\":\"ch_no_metadata\",\"object\":\"charge\","
+             "\"amount\":2000,\"amount_refunded\":900,\"currency\":\"usd\",\"metadata\":{},"
+             "\"payment_intent\":\"%s\",\"refunded\":false}}",
+             pi);
+    json_t *res2;
+    free(fake_event("/_fake/events", json, &st, &res2));
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(res2, "status")), "processed");
+    ck_assert_int_eq(json_integer_value(json_object_get(res2, "topup_id")), t2.id);
+    json_decref(res2);
+    ck_assert_int_eq(balance(a.tenant_id), 1100); /* 900 refunded in total, 400 of it reversed before */
+    free(pi);
     free(first);
     free(paid);
     free(early);
+}
+END_TEST
+
+/* Many deliveries at the same moment: the same event from 8 threads, and a second event (async success) for
+ * the same top-up racing with it. Exactly one credit. */
+typedef struct racer {
+    pthread_barrier_t *barrier;
+    const char *body;
+    long status;
+    char result[32];
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    char url[128], sig[256], header[300];
+    snprintf(url, sizeof url, "%s/api/billing/webhook/", d.base_url);
+    long long now = (long long)time(NULL);
+    char v1[65];
+    ar_stripe_sign(WEBHOOK_SECRET, now, r->body, strlen(r->body), v1);
+    snprintf(sig, sizeof sig, "t=%lld,v1=%s", now, v1);
+    snprintf(header, sizeof header, "Stripe-Signature: %s", sig);
+    const char *h[] = {"Content-Type: application/json", header, NULL};
+    pthread_barrier_wait(r->barrier);
+    it_response resp;
+    if (it_http("POST", url, h, r->body, strlen(r->body), &resp) == 0) {
+        r->status = resp.status;
+        json_t *j = json_loads(ar_buf_cstr(&resp.body), 0, NULL);
+        snprintf(r->result, sizeof r->result, "%s",
+                 json_string_value(json_object_get(j, "status")) ? json_string_value(json_object_get(j, "status")) : "");
+        json_decref(j);
+        it_response_free(&resp);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_deliveries_credit_once)
+{
+    client a;
+    signup(d.base_url, &a, "payer10");
+    topup t = start_topup(&a, 3300);
+    char path[400];
+    snprintf(path, sizeof path, "/v1/checkout/sessions/%s", t.session);
+    json_t *s = fake("GET", path, NULL);
+    json_object_set_new(s, "payment_status", json_string("paid"));
+    json_object_set_new(s, "status", json_string("complete"));
+    json_object_set_new(s, "payment_intent", json_string("pi_race_1"));
+    json_t *e1 = json_pack("{s:s,s:s,s:s,s:I,s:{s:O},s:b}", "id", "evt_race_completed", "object", "event", "type",
+                           "checkout.session.completed", "created", (json_int_t)time(NULL), "data", "object", s,
+                           "livemode", 0);
+    json_t *e2 = json_pack("{s:s,s:s,s:s,s:I,s:{s:O},s:b}", "id", "evt_race_async", "object", "event", "type",
+                           "checkout.session.async_payment_succeeded", "created", (json_int_t)time(NULL), "data",
+                           "object", s, "livemode", 0);
+    char *b1 = json_dumps(e1, JSON_COMPACT), *b2 = json_dumps(e2, JSON_COMPACT);
+    enum { N = 10 };
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, N);
+    racer r[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        r[i] = (racer){&barrier, i % 5 == 4 ? b2 : b1, 0, ""};
+        pthread_create(&th[i], NULL, race, &r[i]);
+    }
+    int processed = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(r[i].status == 200, "delivery %d: %ld", i, r[i].status);
+        if (strcmp(r[i].result, "processed") == 0) processed++;
+        else ck_assert_msg(strcmp(r[i].result, "skipped") == 0 || strcmp(r[i].result, "ignored") == 0, "%s",
+                           r[i].result);
+    }
+    pthread_barrier_destroy(&barrier);
+    ck_assert_int_eq(processed, 1);
+    ck_assert_int_eq(balance(a.tenant_id), 3300);
+    ck_assert_int_eq(ledger_count(a.tenant_id, "topup"), 1);
+    ck_assert_int_eq(q_long("SELECT count(*) FROM stripe_events WHERE event_id IN ('evt_race_completed', "
+                            "'evt_race_async')"), 2);
+    free(b1);
+    free(b2);
+    json_decref(e1);
+    json_decref(e2);
+    json_decref(s);
 }
 END_TEST
 
@@ -806,6 +911,7 @@ Suite *stripe_suite(void)
     tcase_add_test(tc, topup_session_and_completed_credits_once);
     tcase_add_test(tc, async_and_out_of_order_credit_once);
     tcase_add_test(tc, refund_reverses_the_delta);
+    tcase_add_test(tc, concurrent_deliveries_credit_once);
     tcase_add_test(tc, bad_signatures_write_nothing);
     tcase_add_test(tc, contradicting_events_are_recorded_not_applied);
     tcase_add_test(tc, topup_input_csrf_and_isolation);
