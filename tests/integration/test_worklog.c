@@ -3,6 +3,7 @@
  * entries 404), ranked search with escaped highlighted snippets, keyset pagination while entries are being
  * inserted, soft delete and restore, private vs team entries across two members, roles and token scopes. */
 #include <check.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -562,21 +563,39 @@ typedef struct inserter {
     int failures;
 } inserter;
 
+static size_t discard_body(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p, (void)ud;
+    return size * n;
+}
+
+/* Its own curl handle (it_http keeps one per thread that a finished thread could not release). */
 static void *insert_concurrently(void *arg)
 {
     inserter *in = arg;
+    CURL *h = curl_easy_init();
+    char url[256], auth[200];
+    snprintf(url, sizeof url, "%s/api/worklogs/", d.base_url);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", in->u->token);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, auth);
     for (int i = 0; i < in->count; i++) {
-        char body[256], url[256], auth[200];
+        char body[256];
         /* dates both newer and older than anything already listed */
         snprintf(body, sizeof body, "{\"occurred_on\":\"%s-%02d-%02d\",\"content\":\"concurrent %d\"}",
                  i % 2 ? "2030" : "2001", 1 + i % 12, 1 + i % 28, i);
-        snprintf(url, sizeof url, "%s/api/worklogs/", d.base_url);
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", in->u->token);
-        const char *headers[] = {"Content-Type: application/json", auth, NULL};
-        it_response r;
-        if (it_http("POST", url, headers, body, strlen(body), &r) != 0 || r.status != 201) in->failures++;
-        it_response_free(&r);
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+        long status = 0;
+        if (curl_easy_perform(h) != CURLE_OK || curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+            status != 201)
+            in->failures++;
     }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
     return NULL;
 }
 
