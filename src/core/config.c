@@ -70,6 +70,8 @@ static const setting settings[] = {
     {"LLM_BASE_URL", NULL, NULL, 0, T_STR, S(llm_base_url)},
     {"LLM_API_KEY", NULL, NULL, 1, T_STR, S(llm_api_key)},
     {"LLM_MODEL", NULL, NULL, 0, T_STR, S(llm_model)},
+    {"AR_AI_HOLD_CENTS", NULL, "100", 0, T_INT, S(ai_hold_cents)},
+    {"AR_AI_LOCAL_JOB_CENTS", NULL, "0", 0, T_INT, S(ai_local_job_cents)},
     {"AR_TEMPLATES_DIR", NULL, "templates", 0, T_STR, S(templates_dir)},
     {"AR_STATIC_DIR", NULL, "static", 0, T_STR, S(static_dir)},
     {"AR_MIGRATIONS_DIR", NULL, "migrations", 0, T_STR, S(migrations_dir)},
@@ -293,6 +295,10 @@ int ar_config_load(ar_config *cfg, const char *dotenv_path, const char *generate
         invalid(err, "STRIPE_SECRET_KEY", "is required when STRIPE_WEBHOOK_SECRET is set");
     static const char *const providers[] = {"local", "openai", NULL};
     if (!one_of(cfg->llm_provider, providers)) invalid(err, "LLM_PROVIDER", "must be local or openai");
+    if (cfg->ai_hold_cents < 1 || cfg->ai_hold_cents > 100000)
+        invalid(err, "AR_AI_HOLD_CENTS", "must be from 1 to 100000 (cents held per AI job)");
+    if (cfg->ai_local_job_cents < 0 || cfg->ai_local_job_cents > cfg->ai_hold_cents)
+        invalid(err, "AR_AI_LOCAL_JOB_CENTS", "must be from 0 to AR_AI_HOLD_CENTS");
     if (strcmp(cfg->llm_provider, "openai") == 0) {
         if (!cfg->llm_base_url) invalid(err, "LLM_BASE_URL", "is required when LLM_PROVIDER=openai");
         if (!cfg->llm_model) invalid(err, "LLM_MODEL", "is required when LLM_PROVIDER=openai");

@@ -13,6 +13,8 @@ void ar_domain_register_all(void)
     ar_password_reset_register();
     ar_outbox_delivery_register();
     /* worklog */
+    ar_worklog_register();
+    ar_worklog_catalog_register();
     /* evidence */
     ar_attachments_register();
     /* import / export */
@@ -21,4 +23,5 @@ void ar_domain_register_all(void)
     ar_billing_register();
     ar_topups_register(); /* src/domain/topups.c (Stripe top-ups) */
     /* career material */
+    ar_ai_jobs_register();
 }

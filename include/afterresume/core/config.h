@@ -43,6 +43,8 @@ typedef struct ar_config {
     char *smtp_url, *mail_from;
     char *stripe_secret_key, *stripe_webhook_secret, *stripe_api_base;
     char *llm_provider, *llm_base_url, *llm_api_key, *llm_model;
+    int ai_hold_cents;        /* AR_AI_HOLD_CENTS: the most one AI job may cost, held before it runs (100) */
+    int ai_local_job_cents;   /* AR_AI_LOCAL_JOB_CENTS: what a local-provider job costs (0) */
     /* files */
     char *templates_dir, *static_dir, *migrations_dir;
     /* where each value came from, for check-config: name -> "env" | ".env" | "var/afterresumed.env" | "default" */

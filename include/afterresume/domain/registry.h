@@ -16,6 +16,8 @@ void ar_outbox_register(void);
 void ar_password_reset_register(void);
 void ar_outbox_delivery_register(void);
 /* worklog */
+void ar_worklog_register(void);         /* src/domain/worklog.c */
+void ar_worklog_catalog_register(void); /* src/domain/worklog_catalog.c */
 /* evidence */
 void ar_attachments_register(void);
 /* import / export */
@@ -24,5 +26,6 @@ void ar_transfer_register(void);
 void ar_billing_register(void);
 void ar_topups_register(void);   /* src/domain/topups.c */
 /* career material */
+void ar_ai_jobs_register(void);
 
 #endif
