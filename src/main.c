@@ -1,4 +1,5 @@
 /* main.c — afterresumed: subcommand dispatch only. */
+#include "afterresume/ai/runtime.h"
 #include "afterresume/api/handlers.h"
 #include "afterresume/app.h"
 #include "afterresume/core/log.h"
@@ -116,6 +117,11 @@ static int configure_domain(const ar_config *cfg)
     }
     ar_domain_register_all();
     ar_jobs_register();
+    if (ar_ai_runtime_init(cfg, &err) != 0) {
+        fprintf(stderr, "afterresumed: AI providers: %s\n", err.message);
+        ar_error_clear(&err);
+        return -1;
+    }
     return 0;
 }
 
@@ -224,6 +230,7 @@ out:
     free(tpl_err);
     ar_metrics_free();
     ar_jobs_shutdown();
+    ar_ai_runtime_free();
     ar_valkey_thread_close();
     ar_db_shutdown();
     if (app.templates) ar_templates_free(app.templates);
@@ -271,6 +278,7 @@ out:
     if (err.code) fprintf(stderr, "afterresumed: %s\n", err.message);
     ar_error_clear(&err);
     ar_jobs_shutdown();
+    ar_ai_runtime_free();
     ar_valkey_thread_close();
     ar_db_shutdown();
     ar_config_free(&cfg);
