@@ -41,10 +41,13 @@ CREATE TABLE skills (
     last_seen     date,
     hidden        boolean NOT NULL DEFAULT false,
     confirmed     boolean NOT NULL DEFAULT false,
+    merged_into   bigint,  -- merged skills stay as a redirect: later evidence for this name goes to the target
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, user_id, name),
-    UNIQUE (tenant_id, id)
+    UNIQUE (tenant_id, id),
+    CHECK (merged_into IS NULL OR merged_into <> id),
+    FOREIGN KEY (tenant_id, merged_into) REFERENCES skills (tenant_id, id) ON DELETE SET NULL (merged_into)
 );
 
 -- One evidence row per skill and entry: re-running extraction updates, never duplicates.
