@@ -24,4 +24,5 @@ void ar_domain_register_all(void)
     ar_topups_register(); /* src/domain/topups.c (Stripe top-ups) */
     /* career material */
     ar_ai_jobs_register();
+    ar_skills_register();
 }
