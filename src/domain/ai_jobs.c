@@ -176,7 +176,9 @@ int ar_ai_job_settle(ar_job_ctx *jc, const ar_ai_calls *calls, int succeeded, ar
     long long hold_id = 0;
     if (ar_billing_hold_for_job(jc->ctx, jc->job_id, &hold_id, err) != 0) return -1;
     if (!hold_id) return 0; /* posted or voided already (a retried job), or a job started without a hold */
-    if (!succeeded) return ar_billing_void(jc->ctx, hold_id, NULL, err);
+    if (!succeeded && succeeded != AR_AI_SETTLE_FINAL_FAILURE && jc->attempt < jc->max_attempts)
+        return 0; /* the job will be retried: the hold stays for the next attempt */
+    if (!succeeded || succeeded == AR_AI_SETTLE_FINAL_FAILURE) return ar_billing_void(jc->ctx, hold_id, NULL, err);
     ar_billing_usage_row rows[AR_AI_MAX_CALLS];
     size_t n = 0;
     int remote = 0;

@@ -31,9 +31,12 @@ const ar_ai *ar_ai_for_tenant(const ar_ctx *ctx, const char **why, ar_error *err
  * maximum cost held; AR_ERR_INSUFFICIENT_BALANCE (402) leaves nothing queued. The worker is woken after commit. */
 int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err);
 
-/* Settle the job's hold when its handler ends: succeeded → post the cost of `calls` (local calls cost
- * AR_AI_LOCAL_JOB_CENTS per job; remote calls are priced by the current rate card from their tokens), failed →
- * void. Idempotent (a retry after a post/void changes nothing). 0, or -1 with err. */
+/* Settle the job's hold when its handler ends: succeeded (1) → post the cost of `calls` (local calls cost
+ * AR_AI_LOCAL_JOB_CENTS per job; remote calls are priced by the current rate card from their tokens); failed (0)
+ * → void on the job's last attempt, or keep the hold for the retry; AR_AI_SETTLE_FINAL_FAILURE → void now (a
+ * permanent failure that will not be retried usefully). Idempotent (after a post/void nothing changes).
+ * Call it on every exit of an AI job handler. 0, or -1 with err. */
+#define AR_AI_SETTLE_FINAL_FAILURE (-1)
 int ar_ai_job_settle(ar_job_ctx *jc, const ar_ai_calls *calls, int succeeded, ar_error *err);
 
 #endif
