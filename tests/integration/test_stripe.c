@@ -27,6 +27,9 @@
 
 #include "afterresume/clients/stripe.h"
 #include "afterresume/core/buf.h"
+#include "afterresume/db/db.h"
+#include "afterresume/domain/billing.h"
+#include "afterresume/domain/registry.h"
 #include "integration/daemon.h"
 #include "integration/harness.h"
 
@@ -869,6 +872,64 @@ START_TEST(no_key_means_payments_off)
 }
 END_TEST
 
+/* The billing page with real data: a credited balance, an active hold, posted usage (chart and by-model table),
+ * ledger pages. Holds and usage are made with the billing service, as the AI features will. */
+START_TEST(billing_page_shows_holds_usage_and_pages)
+{
+    client a;
+    signup(d.base_url, &a, "payer11");
+    topup t = start_topup(&a, 10000);
+    char path[400];
+    long st;
+    snprintf(path, sizeof path, "/_fake/sessions/%s/pay", t.session);
+    free(fake_event(path, "{}", &st, NULL));
+    ck_assert_int_eq(balance(a.tenant_id), 10000);
+
+    ar_domain_register_all();
+    ar_ctx sys = {0};
+    sys.bypass_rls = 1;
+    ar_error err = {0};
+    long long hold = 0;
+    long long job_base = 900000 + a.tenant_id * 100;
+    /* 25 posted jobs (enough for two ledger pages) and one still running */
+    for (int i = 0; i < 25; i++) {
+        ck_assert_msg(ar_billing_hold(&sys, a.tenant_id, job_base + i, 200, 0, &hold, &err) == 0, "hold: %s",
+                      err.message);
+        ar_billing_usage_row row = {.usage_type = "tokens", .provider = "openai", .model = "gpt-test",
+                                    .prompt_tokens = 100000, .completion_tokens = 50000};
+        ar_billing_post_result pr;
+        ck_assert_msg(ar_billing_post(&sys, hold, -1, &row, 1, "ai.enhance", &pr, &err) == 0, "post: %s", err.message);
+        ck_assert_int_eq(pr.charged_cents, 25); /* default card: 10 ¢ prompt + 15 ¢ completion */
+    }
+    ck_assert_int_eq(ar_billing_hold(&sys, a.tenant_id, job_base + 99, 150, 0, &hold, &err), 0);
+    ar_db_shutdown();
+
+    it_response r;
+    ck_assert_int_eq(request(d.base_url, &a, "GET", "/billing", NULL, NULL, NULL, &r), 200);
+    const char *html = ar_buf_cstr(&r.body);
+    ck_assert_ptr_nonnull(strstr(html, "id=\"billing-balance\">$93.75<"));   /* 100.00 − 25 × 0.25 */
+    ck_assert_ptr_nonnull(strstr(html, "id=\"billing-available\">$92.25<")); /* − the $1.50 hold */
+    ck_assert_ptr_nonnull(strstr(html, "Active holds"));
+    ck_assert_ptr_nonnull(strstr(html, "class=\"billing-chart__bar\""));
+    ck_assert_ptr_nonnull(strstr(html, "gpt-test"));
+    ck_assert_ptr_nonnull(strstr(html, "$6.25")); /* usage total and the model's cost */
+    ck_assert_ptr_nonnull(strstr(html, "Page 1 of"));
+    ck_assert_ptr_nonnull(strstr(html, "href=\"/billing?page=2#ledger\""));
+    ck_assert_ptr_null(strstr(html, "style="));
+    it_response_free(&r);
+    ck_assert_int_eq(request(d.base_url, &a, "GET", "/billing?page=2", NULL, NULL, NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "Page 2 of"));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "href=\"/billing?page=1#ledger\""));
+    it_response_free(&r);
+    /* hostile page numbers fall back to the first page */
+    ck_assert_int_eq(request(d.base_url, &a, "GET", "/billing?page=-3", NULL, NULL, NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "Page 1 of"));
+    it_response_free(&r);
+    ck_assert_int_eq(request(d.base_url, &a, "GET", "/billing?page=99999999999999999999", NULL, NULL, NULL, &r), 200);
+    it_response_free(&r);
+}
+END_TEST
+
 START_TEST(browser_topup_through_the_hosted_page)
 {
     char *key = mint_passkey();
@@ -916,6 +977,7 @@ Suite *stripe_suite(void)
     tcase_add_test(tc, contradicting_events_are_recorded_not_applied);
     tcase_add_test(tc, topup_input_csrf_and_isolation);
     tcase_add_test(tc, no_key_means_payments_off);
+    tcase_add_test(tc, billing_page_shows_holds_usage_and_pages);
     tcase_add_test(tc, browser_topup_through_the_hosted_page);
     tcase_add_test(tc, daemon_stops_cleanly);
     suite_add_tcase(s, tc);
