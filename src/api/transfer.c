@@ -30,7 +30,9 @@ struct ar_transfer_upload {
     char *map;                 /* the spool, mapped after the body is complete */
     json_t *fields;            /* multipart text fields */
     ar_multipart *mp;
-    enum { PART_IGNORE, PART_SPOOL, PART_FIELD } part;
+    enum { PART_IGNORE, PART_SPOOL, PART_SPOOL_BASE64, PART_FIELD } part;
+    unsigned char b64[4];      /* base64 characters of an incomplete group (csv_base64 part) */
+    int b64_len, b64_end;      /* b64_end: padding seen, the part must end */
     char part_name[80];
     ar_buf part_buf;
     char filename[256];
@@ -63,11 +65,14 @@ static int part_begin(void *ud, const ar_multipart_part *part)
     up->part = PART_IGNORE;
     snprintf(up->part_name, sizeof up->part_name, "%s", part->name);
     ar_buf_reset(&up->part_buf);
-    /* The file travels as the "file" part (file picker) or "csv_text" (the page's mapping step); the first one
-     * holding bytes wins. */
-    if (strcmp(part->name, "file") == 0 || strcmp(part->name, "csv_text") == 0) {
+    /* The file travels as the "file" part (file picker), or as "csv_base64" (the page's mapping step sends the
+     * bytes back base64-encoded, so line breaks inside cells survive the browser's form rules exactly) or
+     * "csv_text"; the first one holding bytes wins. */
+    int base64 = strcmp(part->name, "csv_base64") == 0;
+    if (strcmp(part->name, "file") == 0 || strcmp(part->name, "csv_text") == 0 || base64) {
         if (up->file_bytes == 0) {
-            up->part = PART_SPOOL;
+            up->part = base64 ? PART_SPOOL_BASE64 : PART_SPOOL;
+            up->b64_len = up->b64_end = 0;
             if (part->filename && *part->filename) snprintf(up->filename, sizeof up->filename, "%s", part->filename);
         }
         return 0;
@@ -81,10 +86,53 @@ static int part_begin(void *ud, const ar_multipart_part *part)
     return 0;
 }
 
+static int base64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Decode base64 (RFC 4648, padding optional, white space ignored) into the spool, across chunk boundaries. */
+static int spool_base64(ar_transfer_upload *up, const char *data, size_t len, int final)
+{
+    for (size_t i = 0; i <= len; i++) {
+        int flush = i == len;
+        if (flush && !final) break;
+        if (!flush) {
+            unsigned char c = (unsigned char)data[i];
+            if (c == ' ' || c == '\r' || c == '\n' || c == '\t') continue;
+            if (c == '=') {
+                up->b64_end = 1;
+                continue;
+            }
+            if (up->b64_end || base64_value(c) < 0) goto bad;
+            up->b64[up->b64_len++] = c;
+            if (up->b64_len < 4) continue;
+        }
+        if (up->b64_len == 1) goto bad;
+        if (up->b64_len == 0) continue;
+        unsigned v = 0;
+        for (int k = 0; k < 4; k++) v = v << 6 | (unsigned)(k < up->b64_len ? base64_value(up->b64[k]) : 0);
+        char out[3] = {(char)(v >> 16), (char)(v >> 8), (char)v};
+        if (spool_write(up, out, (size_t)(up->b64_len - 1)) != 0) return -1;
+        up->b64_len = 0;
+    }
+    return 0;
+bad:
+    snprintf(up->reason, sizeof up->reason, "The file sent back by the page is damaged (bad base64).");
+    up->reason_code = AR_ERR_BAD_REQUEST;
+    return -1;
+}
+
 static int part_data(void *ud, const char *data, size_t len)
 {
     ar_transfer_upload *up = ud;
     if (up->part == PART_SPOOL) return spool_write(up, data, len);
+    if (up->part == PART_SPOOL_BASE64) return spool_base64(up, data, len, 0);
     if (up->part == PART_FIELD) {
         if (up->part_buf.len + len > UPLOAD_FIELD_MAX) {
             snprintf(up->reason, sizeof up->reason, "The form field \"%.60s\" is longer than %d bytes.",
@@ -100,6 +148,7 @@ static int part_data(void *ud, const char *data, size_t len)
 static int part_end(void *ud)
 {
     ar_transfer_upload *up = ud;
+    if (up->part == PART_SPOOL_BASE64 && spool_base64(up, "", 0, 1) != 0) return 1;
     if (up->part == PART_FIELD && !json_object_get(up->fields, up->part_name)) {
         json_t *v = json_stringn(ar_buf_cstr(&up->part_buf), up->part_buf.len); /* NULL when not UTF-8 */
         if (!v || strlen(json_string_value(v)) != up->part_buf.len) {

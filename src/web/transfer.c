@@ -3,12 +3,14 @@
  * CSV first shows its columns with the field each is mapped to (changeable) and sample rows, then imports with
  * that mapping. Answers: the result (created / skipped counts) or the list of wrong rows (422). */
 #include "afterresume/api/transfer.h"
+#include "afterresume/core/alloc.h"
 #include "afterresume/domain/transfer.h"
 #include "afterresume/domain/worklog.h"
 #include "afterresume/http/response.h"
 #include "afterresume/web/common.h"
 #include "afterresume/web/handlers.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +59,18 @@ static void preview_page(ar_request *req, const char *data, size_t len, const js
 {
     ar_error err = {0};
     json_t *p = ar_import_csv_preview(data, len, mapping, PREVIEW_ROWS, &err);
-    json_t *text = p ? json_stringn(data, len) : NULL;
-    if (!p || !text) {
-        if (p && !text) ar_error_set(&err, AR_ERR_VALIDATION, "The file is not UTF-8 text.");
-        json_decref(p);
+    if (!p) {
         import_form_error(req, &err);
         ar_error_clear(&err);
         return;
     }
+    /* The file goes back to the browser base64-encoded in a hidden field: exact bytes on the second post
+     * (a textarea would turn every line break inside a cell into CRLF). */
+    size_t b64_size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = ar_malloc(b64_size);
+    sodium_bin2base64(b64, b64_size, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
+    json_t *text = json_string(b64);
+    free(b64);
     json_t *fields = json_object_get(p, "fields");
     size_t i;
     json_t *col;
@@ -87,7 +93,7 @@ static void preview_page(ar_request *req, const char *data, size_t len, const js
     json_array_foreach(json_object_get(p, "rows"), i, col) json_array_append_new(rows, json_pack("{s:O}", "cells", col));
     json_object_set_new(p, "has_rows", json_boolean(json_array_size(rows) > 0));
     json_object_set_new(p, "rows", rows);
-    json_object_set_new(p, "csv_text", text);
+    json_object_set_new(p, "csv_base64", text);
     json_object_set_new(p, "dry_run", json_boolean(dry_run));
     import_page(req, 200, json_pack("{s:o}", "preview", p));
 }

@@ -554,6 +554,20 @@ START_TEST(another_workspace_never_appears)
         ck_assert_ptr_null(strstr(out, "K-only client"));
         free(out);
     }
+    /* a read-only member may export but not import (403 before the body is read) */
+    PGconn *c = it_pg_connect_to(db_url);
+    it_exec(c, "SELECT set_config('app.bypass_rls','on',false)");
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE memberships SET role = 'read_only' WHERE user_id = %lld", k.user_id);
+    it_exec(c, sql);
+    PQfinish(c);
+    char *out = export_doc(&k, "format=json", "application/json");
+    free(out);
+    it_response r;
+    const char *csv = "date,content\n2024-01-01,x\n";
+    ck_assert_int_eq(request(&k, "POST", "/api/import/worklogs", csv, "text/csv", &r), 403);
+    it_response_free(&r);
+    ck_assert_int_eq(count_entries(k.tenant_id), 1);
 }
 END_TEST
 
@@ -647,7 +661,7 @@ START_TEST(import_page_preview_then_import)
     ck_assert_ptr_nonnull(strstr(page, "<option value=\"occurred_on\" selected>"));
     ck_assert_ptr_nonnull(strstr(page, "not recognised"));
     ck_assert_ptr_null(strstr(page, "<b>bold</b>")); /* sample cells are escaped */
-    ck_assert_ptr_nonnull(strstr(page, "name=\"csv_text\""));
+    ck_assert_ptr_nonnull(strstr(page, "name=\"csv_base64\" value=\"RGF5LE5vdGVzLENvbG91cg0K"));
     it_response_free(&r);
 
     /* a CSRF-less post is refused before the body is read */
@@ -658,8 +672,10 @@ START_TEST(import_page_preview_then_import)
 
     const char *step2 = "--XyZzY\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nimport\r\n"
                         "--XyZzY\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n"
-                        "--XyZzY\r\nContent-Disposition: form-data; name=\"csv_text\"\r\n\r\n"
-                        "Day,Notes,Colour\r\n2021-06-01,From the page,red\r\n"
+                        /* the file comes back base64-encoded: 'Day,Notes,Colour CRLF 2021-06-01,"From the page LF
+                         * line 2",red CRLF' (line breaks in cells must survive exactly) */
+                        "--XyZzY\r\nContent-Disposition: form-data; name=\"csv_base64\"\r\n\r\n"
+                        "RGF5LE5vdGVzLENvbG91cg0KMjAyMS\r\n0wNi0wMSwiRnJvbSB0aGUgcGFnZQpsaW5lIDIiLHJlZA0K"
                         "\r\n--XyZzY\r\nContent-Disposition: form-data; name=\"map_0\"\r\n\r\noccurred_on\r\n"
                         "--XyZzY\r\nContent-Disposition: form-data; name=\"map_1\"\r\n\r\ncontent\r\n"
                         "--XyZzY\r\nContent-Disposition: form-data; name=\"map_2\"\r\n\r\ntitle\r\n"
@@ -669,6 +685,7 @@ START_TEST(import_page_preview_then_import)
     it_response_free(&r);
     char *json = export_doc(&p, "format=json", "application/json");
     ck_assert_ptr_nonnull(strstr(json, "\"title\":\"red\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"content\":\"From the page\\nline 2\""));
     free(json);
 
     /* a bad row on the page: 422 with the row listed */

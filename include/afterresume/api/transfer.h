@@ -1,5 +1,5 @@
 /* transfer.h (api) — the import upload reader shared by the import API and the import page (src/api/transfer.c):
- * the request body (a JSON or CSV body, or a multipart upload whose "file" or "csv_text" part is the file) is
+ * the request body (a JSON or CSV body, or a multipart upload whose "file", "csv_base64" (base64 of the file) or "csv_text" part is the file) is
  * spooled to an unlinked temporary file while it arrives, capped at AR_TRANSFER_IMPORT_MAX_BYTES; small multipart
  * text fields (mapping, format, dry_run, map_<n>, ...) are kept in memory. */
 #ifndef AFTERRESUME_API_TRANSFER_H
