@@ -150,23 +150,47 @@ static int start_tx(PGconn *c, void *arg, ar_error *err)
     return ar_billing_hold(a->ctx, a->ctx->tenant_id, a->job_id, ar_ai_runtime_hold_cents(), 0, &hold_id, err);
 }
 
-int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err)
+static void explain_balance(ar_error *err)
+{
+    if (err->code == AR_ERR_INSUFFICIENT_BALANCE)
+        ar_error_set(err, AR_ERR_INSUFFICIENT_BALANCE,
+                     "Your reserve balance cannot cover this AI job (it holds up to $%lld.%02lld until it "
+                     "finishes). Top up on the billing page (/billing) and try again.",
+                     ar_ai_runtime_hold_cents() / 100, ar_ai_runtime_hold_cents() % 100);
+}
+
+static int feature_on(ar_error *err)
 {
     int on = ar_ai_feature_enabled(err);
     if (on < 0) return -1;
     if (!on)
         return ar_error_set(err, AR_ERR_UNAVAILABLE,
                             "AI features are switched off on this server by its administrators."), -1;
+    return 0;
+}
+
+int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err)
+{
+    if (feature_on(err) != 0) return -1;
     start_args a = {ctx, type, payload, {.user_initiated = 1}, 0};
     if (ar_ctx_tx(ctx, start_tx, &a, err) != 0) {
-        if (err->code == AR_ERR_INSUFFICIENT_BALANCE)
-            ar_error_set(err, AR_ERR_INSUFFICIENT_BALANCE,
-                         "Your reserve balance cannot cover this AI job (it holds up to $%lld.%02lld until it "
-                         "finishes). Top up on the billing page (/billing) and try again.",
-                         ar_ai_runtime_hold_cents() / 100, ar_ai_runtime_hold_cents() % 100);
+        explain_balance(err);
         return -1;
     }
     ar_job_wake(a.job_id);
+    *job_id = a.job_id;
+    return 0;
+}
+
+int ar_ai_job_start_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id,
+                          ar_error *err)
+{
+    if (feature_on(err) != 0) return -1;
+    start_args a = {ctx, type, payload, {.user_initiated = 1}, 0};
+    if (start_tx(c, &a, err) != 0) {
+        explain_balance(err);
+        return -1;
+    }
     *job_id = a.job_id;
     return 0;
 }

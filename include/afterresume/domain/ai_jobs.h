@@ -6,6 +6,7 @@
 #ifndef AFTERRESUME_DOMAIN_AI_JOBS_H
 #define AFTERRESUME_DOMAIN_AI_JOBS_H
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "afterresume/ai/provider.h"
 #include "afterresume/core/error.h"
@@ -30,6 +31,10 @@ const ar_ai *ar_ai_for_tenant(const ar_ctx *ctx, const char **why, ar_error *err
  * (AR_ERR_UNAVAILABLE "AI features are switched off..."), then in ONE transaction the job is queued and its
  * maximum cost held; AR_ERR_INSUFFICIENT_BALANCE (402) leaves nothing queued. The worker is woken after commit. */
 int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err);
+/* The same inside the caller's ar_ctx_tx (e.g. with the row the job works on); call ar_job_wake(*job_id) after
+ * the caller's transaction commits. */
+int ar_ai_job_start_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id,
+                          ar_error *err);
 
 /* Settle the job's hold when its handler ends: succeeded (1) → post the cost of `calls` (local calls cost
  * AR_AI_LOCAL_JOB_CENTS per job; remote calls are priced by the current rate card from their tokens); failed (0)
