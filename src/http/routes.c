@@ -92,6 +92,14 @@ const ar_route ar_routes[] = {
      AR_BODY_JSON},
     {AR_GET, "/api/billing/admin/stripe-events/", api_billing_admin_stripe_events, AR_AUTH_STAFF, NULL, 0, NULL,
      AR_BODY_NONE},
+    {AR_GET, "/admin/billing", web_admin_billing, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/admin/billing/adjust", web_admin_billing_adjust, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/admin/billing/usage", web_admin_billing_usage, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/admin/billing/rate-cards", web_admin_billing_rate_cards, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/admin/billing/rate-cards", web_admin_billing_rate_card_create, AR_AUTH_STAFF, NULL, 1, NULL,
+     AR_BODY_FORM},
+    {AR_GET, "/admin/billing/stripe-events", web_admin_billing_stripe_events, AR_AUTH_STAFF, NULL, 0, NULL,
+     AR_BODY_NONE},
     /* Stripe top-ups and webhook (src/api/stripe.c) */
     {AR_POST, "/api/billing/topup/session/", api_billing_topup_session, AR_AUTH_USER, "owner", 1, NULL, AR_BODY_JSON},
     {AR_POST, "/api/billing/webhook/", api_billing_webhook, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_RAW}, /* signed */

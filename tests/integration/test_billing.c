@@ -862,6 +862,46 @@ START_TEST(json_api_over_http)
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "\"events\""));
     it_response_free(&r);
 
+    /* Staff pages render (bearer tokens authenticate pages too) and the adjust form validates. */
+    ck_assert_int_eq(call(ts, "GET", "/admin/billing?filter=zero&sort=name", NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "Tenant B"));
+    ck_assert_ptr_null(strstr(ar_buf_cstr(&r.body), "<td class=\"cell-wrap\">Tenant A</td>"));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "billing-amount--zero"));
+    it_response_free(&r);
+    ck_assert_int_eq(call(ta, "GET", "/admin/billing", NULL, &r), 403);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "GET", "/admin/billing/rate-cards", NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "Version 2: Spring"));
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "GET", "/admin/billing/usage?since=2020-01-01&until=2030-01-01", NULL, &r), 422);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "GET", "/admin/billing/usage", NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "report.generate"));
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "GET", "/admin/billing/stripe-events", NULL, &r), 200);
+    it_response_free(&r);
+    {
+        char url[512], auth[160];
+        snprintf(url, sizeof url, "%s/admin/billing/adjust", d.base_url);
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", ts);
+        const char *headers[] = {auth, "Content-Type: application/x-www-form-urlencoded", NULL};
+        char form[256];
+        snprintf(form, sizeof form, "tenant_id=%lld&amount=1.5&reason=short", tenant_b);
+        ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
+        ck_assert_int_eq(r.status, 422);
+        ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "at least 10 characters"));
+        it_response_free(&r);
+        snprintf(form, sizeof form, "tenant_id=%lld&amount=-1.5&reason=Debit+below+zero", tenant_b);
+        ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
+        ck_assert_int_eq(r.status, 422);
+        it_response_free(&r);
+        snprintf(form, sizeof form, "tenant_id=%lld&amount=1.5&reason=Goodwill+credit", tenant_b);
+        ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
+        ck_assert_int_eq(r.status, 303);
+        it_response_free(&r);
+    }
+    ck_assert_int_eq(q("SELECT balance_cents FROM reserve_accounts WHERE tenant_id = %lld", tenant_b), 150);
+
     /* The status bar shows the real balance. */
     ck_assert_int_eq(call(ta, "GET", "/api/status/bar/", NULL, &r), 200);
     j = json_body(&r);
@@ -871,7 +911,8 @@ START_TEST(json_api_over_http)
     it_response_free(&r);
     ck_assert_int_eq(call(tb, "GET", "/api/status/bar/", NULL, &r), 200);
     j = json_body(&r);
-    ck_assert(json_is_true(json_object_get(j, "is_zero_balance")));
+    ck_assert(json_is_false(json_object_get(j, "is_zero_balance")));
+    ck_assert(json_is_true(json_object_get(j, "is_low_balance")));
     json_decref(j);
     it_response_free(&r);
     ck_assert_int_eq(it_daemon_stop(&d), 0);

@@ -85,6 +85,18 @@ void web_admin_jobs(ar_request *req);
 void web_admin_job_action(ar_request *req);
 
 /* src/web/billing.c */
+/* src/web/billing_admin.c (staff) */
+void web_admin_billing(ar_request *req);
+void web_admin_billing_adjust(ar_request *req);
+void web_admin_billing_usage(ar_request *req);
+void web_admin_billing_rate_cards(ar_request *req);
+void web_admin_billing_rate_card_create(ar_request *req);
+void web_admin_billing_stripe_events(ar_request *req);
+void web_billing(ar_request *req);
+void web_billing_topup(ar_request *req);
+void web_billing_topup_success(ar_request *req);
+void web_billing_topup_status(ar_request *req);
+void web_billing_topup_cancel(ar_request *req);
 void web_billing(ar_request *req);
 void web_billing_topup(ar_request *req);
 void web_billing_topup_success(ar_request *req);
