@@ -229,9 +229,9 @@ void web_billing_topup(ar_request *req)
             ar_response_header(req, "HX-Redirect", location);
             free(location);
         } else {
-            json_t *data = json_pack("{s:{s:b},s:O,s:o}", "nav", "billing", 1, "checkout", out,
+            json_t *data = json_pack("{s:{s:b},s:o,s:o}", "nav", "billing", 1, "checkout", out,
                                      "amount", money(cents));
-            out = NULL;
+            out = NULL; /* stolen by data */
             web_page(req, 200, "pages/billing_topup_redirect", "Continue to payment", data);
         }
         json_decref(out);

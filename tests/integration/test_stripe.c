@@ -8,6 +8,7 @@
  * CSRF and tenant isolation; no key configured → 503 and the page says so; the browser flow; a clean stop. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -568,6 +569,12 @@ typedef struct racer {
     char result[32];
 } racer;
 
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    ar_buf_append(ud, p, size * n);
+    return size * n;
+}
+
 static void *race(void *arg)
 {
     racer *r = arg;
@@ -578,17 +585,29 @@ static void *race(void *arg)
     ar_stripe_sign(WEBHOOK_SECRET, now, r->body, strlen(r->body), v1);
     snprintf(sig, sizeof sig, "t=%lld,v1=%s", now, v1);
     snprintf(header, sizeof header, "Stripe-Signature: %s", sig);
-    const char *h[] = {"Content-Type: application/json", header, NULL};
+    /* a handle of its own (it_http keeps one per thread for keep-alive checks, never freed in short threads) */
+    CURL *curl = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    hl = curl_slist_append(hl, header);
+    ar_buf resp = AR_BUF_INIT;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
     pthread_barrier_wait(r->barrier);
-    it_response resp;
-    if (it_http("POST", url, h, r->body, strlen(r->body), &resp) == 0) {
-        r->status = resp.status;
-        json_t *j = json_loads(ar_buf_cstr(&resp.body), 0, NULL);
+    if (curl_easy_perform(curl) == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+        json_t *j = json_loads(ar_buf_cstr(&resp), 0, NULL);
         snprintf(r->result, sizeof r->result, "%s",
                  json_string_value(json_object_get(j, "status")) ? json_string_value(json_object_get(j, "status")) : "");
         json_decref(j);
-        it_response_free(&resp);
     }
+    ar_buf_free(&resp);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(curl);
     return NULL;
 }
 
