@@ -1,6 +1,7 @@
 /* test_exports.c — account exports and the job pages against the real daemon, its job workers, PostgreSQL,
  * Valkey and local object storage: an export job runs, reports several progress steps and succeeds; the ZIP
- * (checked by Python's zipfile) holds the workspace's JSON and the evidence bytes exactly as stored, and nothing
+ * (checked by Python's zipfile) holds the workspace's JSON and the evidence bytes exactly as stored (one file
+ * uploaded through the evidence API, two stored directly), and nothing
  * of another workspace; another user cannot download it (404), an unfinished one answers 409, an expired one
  * 410, and cleanup.exports deletes it from storage; downloads are audited; the job pages list, show and poll
  * (286 once finished); the staff page filters and retries; and a browser starts an export from the page,
@@ -116,6 +117,20 @@ static long request(client *cl, const char *method, const char *path, const char
     }
     headers[n] = NULL;
     ck_assert_int_eq(it_http(method, url, headers, body, body ? strlen(body) : 0, r), 0);
+    return r->status;
+}
+
+/* A request with a binary body (session cookie and CSRF header). */
+static long request_raw(client *cl, const char *method, const char *path, const void *body, size_t len,
+                        const char *content_type, it_response *r)
+{
+    char url[512], cookie[256], csrf[160], ctype[160];
+    snprintf(url, sizeof url, "%s%s", d.base_url, path);
+    snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type);
+    snprintf(cookie, sizeof cookie, "Cookie: %s", cl->cookie);
+    snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", cl->csrf);
+    const char *headers[] = {ctype, cookie, csrf, NULL};
+    ck_assert_int_eq(it_http(method, url, headers, body, len, r), 0);
     return r->status;
 }
 
@@ -329,9 +344,35 @@ START_TEST(export_runs_progresses_and_holds_only_the_workspace)
     it_exec(c, sql);
     snprintf(sql, sizeof sql, "INSERT INTO clients (tenant_id, name) VALUES (%lld, 'NEIGHBOUR-CLIENT')", b.tenant_id);
     it_exec(c, sql);
-    evidence ev[2];
+    evidence ev[3];
     add_evidence(c, &a, e1, "résumé notes.pdf", 300 * 1024 + 7, &ev[0]);
     add_evidence(c, &a, e1, "plain.pdf", 0, &ev[1]);
+    /* and one uploaded through the evidence API, as a person would */
+    size_t up_len = 200 * 1024 + 3;
+    unsigned char *up = malloc(up_len);
+    randombytes_buf(up, up_len);
+    memcpy(up, "%PDF-1.7\n", 9);
+    ar_buf mp = AR_BUF_INIT;
+    ar_buf_puts(&mp, "--XEXPORTBOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload proof.pdf\"\r\n"
+                     "Content-Type: application/pdf\r\n\r\n");
+    ar_buf_append(&mp, up, up_len);
+    ar_buf_puts(&mp, "\r\n--XEXPORTBOUNDARY--\r\n");
+    char upath[96];
+    snprintf(upath, sizeof upath, "/api/worklogs/%lld/attachments/", e1);
+    it_response ur;
+    long ust = request_raw(&a, "POST", upath, mp.data, mp.len, "multipart/form-data; boundary=XEXPORTBOUNDARY", &ur);
+    ck_assert_msg(ust == 201, "upload: %ld %s", ust, ar_buf_cstr(&ur.body));
+    it_response_free(&ur);
+    ar_buf_free(&mp);
+    unsigned char dg[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(dg, up, up_len);
+    sodium_bin2hex(ev[2].sha256, sizeof ev[2].sha256, dg, sizeof dg);
+    free(up);
+    ev[2].size = (long long)up_len;
+    ev[2].entry_id = e1;
+    char asql[256];
+    snprintf(asql, sizeof asql, "SELECT id FROM attachments WHERE entry_id = %lld AND filename = 'upload proof.pdf'", e1);
+    ev[2].attachment_id = it_query_long(c, asql);
     long long b_entry = it_query_long(c, "SELECT max(id) FROM worklog_entries");
     evidence bev;
     add_evidence(c, &b, b_entry, "neighbour.pdf", 1000, &bev);
@@ -385,13 +426,15 @@ START_TEST(export_runs_progresses_and_holds_only_the_workspace)
     char zip_path[64], out[4096];
     save_body(&r, zip_path);
     it_response_free(&r);
-    json_t *want = json_pack("{s:[s,s],s:s,s:[s,s,s,s],s:[{s:I,s:I,s:I,s:s,s:b},{s:I,s:I,s:I,s:s,s:b}]}", "titles",
+    json_t *want = json_pack("{s:[s,s],s:s,s:[s,s,s,s],s:[{s:I,s:I,s:I,s:s,s:b},{s:I,s:I,s:I,s:s,s:b},{s:I,s:I,s:I,s:s,s:b}]}", "titles",
                              "Shipped the exporter", "Planned the quarter", "username", "exporter", "absent",
                              "NEIGHBOUR-SECRET", "NEIGHBOUR-CLIENT", "neighbour@example.com", "password_hash",
                              "evidence", "entry_id", (json_int_t)ev[0].entry_id, "attachment_id",
                              (json_int_t)ev[0].attachment_id, "size", (json_int_t)ev[0].size, "sha256", ev[0].sha256,
                              "non_ascii", 1, "entry_id", (json_int_t)ev[1].entry_id, "attachment_id",
                              (json_int_t)ev[1].attachment_id, "size", (json_int_t)ev[1].size, "sha256", ev[1].sha256,
+                             "non_ascii", 0, "entry_id", (json_int_t)ev[2].entry_id, "attachment_id",
+                             (json_int_t)ev[2].attachment_id, "size", (json_int_t)ev[2].size, "sha256", ev[2].sha256,
                              "non_ascii", 0);
     char *want_text = json_dumps(want, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(want);
