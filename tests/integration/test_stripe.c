@@ -893,6 +893,35 @@ END_TEST
 
 /* The billing page with real data: a credited balance, an active hold, posted usage (chart and by-model table),
  * ledger pages. Holds and usage are made with the billing service, as the AI features will. */
+/* Stripe refuses (a wrong key): a clean 503, the top-up is marked failed, the key is not in the log. */
+START_TEST(stripe_refusal_is_a_clean_error)
+{
+    it_daemon wrong;
+    const char *env[] = {env_db, env_api, "STRIPE_SECRET_KEY=sk_test_wrong_key_do_not_log_9f8e7d", env_secret,
+                         "AR_RATE_LIMIT_SIGNUP_IP=1000/300", "AR_RATE_LIMIT_PASSKEY_IP=1000/300", NULL};
+    ck_assert_int_eq(it_daemon_start(&wrong, env), 0);
+    client a;
+    signup(wrong.base_url, &a, "payer12");
+    it_response r;
+    ck_assert_int_eq(request(wrong.base_url, &a, "POST", "/api/billing/topup/session/", "application/json",
+                             "{\"amount_cents\":2500}", NULL, &r),
+                     503);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "nothing was charged"));
+    ck_assert_ptr_null(strstr(ar_buf_cstr(&r.body), "sk_test_wrong"));
+    it_response_free(&r);
+    ck_assert_int_eq(q_long("SELECT count(*) FROM topups WHERE tenant_id = %lld AND status = 'failed' AND "
+                            "failure_reason LIKE '%%HTTP 401%%'", a.tenant_id), 1);
+    ck_assert_int_eq(q_long("SELECT count(*) FROM topups WHERE failure_reason LIKE '%%sk_test_wrong%%'"), 0);
+    ck_assert_int_eq(it_daemon_stop(&wrong), 0);
+    char *log = it_read_file(wrong.log_path);
+    ck_assert_ptr_nonnull(strstr(log, "stripe checkout session failed"));
+    ck_assert_ptr_null(strstr(log, "sk_test_wrong_key"));
+    ck_assert_msg(strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL, "sanitizer report in %s",
+                  wrong.log_path);
+    free(log);
+}
+END_TEST
+
 START_TEST(billing_page_shows_holds_usage_and_pages)
 {
     client a;
@@ -996,6 +1025,7 @@ Suite *stripe_suite(void)
     tcase_add_test(tc, contradicting_events_are_recorded_not_applied);
     tcase_add_test(tc, topup_input_csrf_and_isolation);
     tcase_add_test(tc, no_key_means_payments_off);
+    tcase_add_test(tc, stripe_refusal_is_a_clean_error);
     tcase_add_test(tc, billing_page_shows_holds_usage_and_pages);
     tcase_add_test(tc, browser_topup_through_the_hosted_page);
     tcase_add_test(tc, daemon_stops_cleanly);

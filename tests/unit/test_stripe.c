@@ -10,6 +10,7 @@
 
 #include "afterresume/clients/stripe.h"
 #include "afterresume/core/buf.h"
+#include "afterresume/core/config.h"
 
 static const char *SECRET = "whsec_test_secret";
 static const char *BODY = "{\"id\":\"evt_test_1\",\"type\":\"checkout.session.completed\"}";
@@ -237,6 +238,73 @@ START_TEST(checkout_unreachable_is_clean_error)
 }
 END_TEST
 
+/* ---- configuration (check-config lists every Stripe problem; secrets never shown) ---- */
+
+static void stripe_env(const char *key, const char *secret, const char *base, const char *env)
+{
+    static const char *const names[] = {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "AR_ENV",
+                                        "AR_SECRET_KEY", "SECRET_KEY", "AR_PUBLIC_URL"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unsetenv(names[i]);
+    setenv("DATABASE_URL", "postgresql://ar:pw@127.0.0.1:5432/afterresume", 1);
+    setenv("VALKEY_URL", "redis://127.0.0.1:6379/0", 1);
+    if (key) setenv("STRIPE_SECRET_KEY", key, 1);
+    if (secret) setenv("STRIPE_WEBHOOK_SECRET", secret, 1);
+    if (base) setenv("STRIPE_API_BASE", base, 1);
+    if (env) {
+        setenv("AR_ENV", env, 1);
+        setenv("AR_SECRET_KEY", "0123456789abcdef0123456789abcdef0123", 1);
+        setenv("AR_PUBLIC_URL", "https://app.example", 1);
+    }
+}
+
+/* The problem reported for a setting after loading, or NULL when it was accepted. */
+static const char *problem(const char *name, ar_error *e)
+{
+    return json_string_value(json_object_get(e->fields, name));
+}
+
+START_TEST(config_checks_stripe_settings)
+{
+    ar_config c;
+    ar_error e = {0};
+    stripe_env("sk_test_abc", "whsec_abc", NULL, NULL);
+    ck_assert_int_eq(ar_config_load(&c, NULL, NULL, &e), 0);
+    ck_assert_str_eq(c.stripe_api_base, "https://api.stripe.com");
+    json_t *d = ar_config_describe(&c);
+    char *txt = json_dumps(d, 0);
+    ck_assert_ptr_null(strstr(txt, "sk_test_abc"));
+    ck_assert_ptr_null(strstr(txt, "whsec_abc"));
+    free(txt);
+    json_decref(d);
+    ar_config_free(&c);
+
+    stripe_env("rk_live_restricted", "whsec_x", "https://api.stripe.com", "production");
+    ck_assert_int_eq(ar_config_load(&c, NULL, NULL, &e), 0);
+    ar_config_free(&c);
+
+    stripe_env("pk_test_publishable", "not_a_signing_secret", "http://127.0.0.1:12111", "production");
+    ck_assert_int_eq(ar_config_load(&c, NULL, NULL, &e), -1);
+    ck_assert_ptr_nonnull(problem("STRIPE_SECRET_KEY", &e));
+    ck_assert_ptr_nonnull(problem("STRIPE_WEBHOOK_SECRET", &e));
+    ck_assert_ptr_nonnull(strstr(problem("STRIPE_API_BASE", &e), "https"));
+    ck_assert_ptr_null(strstr(e.message, "pk_test_publishable"));
+    ar_config_free(&c);
+    ar_error_clear(&e);
+
+    stripe_env(NULL, "whsec_alone", "ftp://x", NULL);
+    ck_assert_int_eq(ar_config_load(&c, NULL, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(problem("STRIPE_SECRET_KEY", &e), "STRIPE_WEBHOOK_SECRET"));
+    ck_assert_ptr_nonnull(problem("STRIPE_API_BASE", &e));
+    ar_config_free(&c);
+    ar_error_clear(&e);
+
+    /* a local fake over http is fine outside production */
+    stripe_env("sk_test_x", "whsec_x", "http://127.0.0.1:12111", NULL);
+    ck_assert_int_eq(ar_config_load(&c, NULL, NULL, &e), 0);
+    ar_config_free(&c);
+}
+END_TEST
+
 Suite *stripe_suite(void)
 {
     Suite *s = suite_create("stripe");
@@ -252,6 +320,7 @@ Suite *stripe_suite(void)
     TCase *tc2 = tcase_create("checkout");
     tcase_add_test(tc2, checkout_form_body);
     tcase_add_test(tc2, checkout_unreachable_is_clean_error);
+    tcase_add_test(tc2, config_checks_stripe_settings);
     tcase_set_timeout(tc2, 15);
     suite_add_tcase(s, tc2);
     return s;
