@@ -522,7 +522,9 @@ static int export_account_handler(ar_job_ctx *jc, json_t *payload, json_t **resu
     }
     s.zip = ar_zip_new_sink(zip_to_storage, &s);
     if (export_run(&s, err) != 0) {
-        ar_job_event(jc, "warn", "export stopped", json_pack("{s:s}", "error", err->message));
+        json_t *data = json_pack("{s:s}", "error", err->message);
+        ar_job_event(jc, "warn", "export stopped", data); /* data is borrowed */
+        json_decref(data);
         free(key);
         state_free(&s);
         return -1;
@@ -553,9 +555,10 @@ static int export_account_handler(ar_job_ctx *jc, json_t *payload, json_t **resu
     *result = json_pack("{s:s,s:I,s:s,s:s,s:I,s:s,s:O}", "object_key", key, "size_bytes", (json_int_t)obj.size, "sha256",
                         obj.sha256, "expires_at", expires, "files", (json_int_t)nfiles, "filename", filename, "counts",
                         s.counts);
-    ar_job_event(jc, "info", "export written",
-                 json_pack("{s:I,s:I,s:s}", "size_bytes", (json_int_t)obj.size, "files", (json_int_t)nfiles,
-                           "expires_at", expires));
+    json_t *written = json_pack("{s:I,s:I,s:s}", "size_bytes", (json_int_t)obj.size, "files", (json_int_t)nfiles,
+                                "expires_at", expires);
+    ar_job_event(jc, "info", "export written", written);
+    json_decref(written);
     ar_job_progress(jc, 100, "Export ready");
     free(key);
     state_free(&s);
