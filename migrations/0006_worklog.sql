@@ -80,8 +80,12 @@ CREATE TABLE worklog_entries (
 );
 -- Re-importing the same export never duplicates an entry.
 CREATE UNIQUE INDEX worklog_entries_import_key ON worklog_entries (tenant_id, import_key) WHERE import_key IS NOT NULL;
--- The list: newest first with keyset pagination on (occurred_on, id), within a tenant, live rows only.
-CREATE INDEX worklog_entries_list ON worklog_entries (tenant_id, occurred_on DESC, id DESC) WHERE deleted_at IS NULL;
+-- The list: newest first with keyset pagination on (occurred_on, id), within a tenant, live rows only. The
+-- visibility columns are included so that a page's ids come from an index-only scan (the row-level-security
+-- clause makes the planner's row estimates useless; reading the index in order and stopping after one page is
+-- what keeps the list at a fraction of a millisecond whatever the tenant's size).
+CREATE INDEX worklog_entries_list ON worklog_entries (tenant_id, occurred_on DESC, id DESC)
+    INCLUDE (visibility, author_id) WHERE deleted_at IS NULL;
 CREATE INDEX worklog_entries_author ON worklog_entries (author_id, occurred_on DESC, id DESC) WHERE deleted_at IS NULL;
 CREATE INDEX worklog_entries_project ON worklog_entries (tenant_id, project_id, occurred_on DESC) WHERE project_id IS NOT NULL;
 CREATE INDEX worklog_entries_client ON worklog_entries (tenant_id, client_id, occurred_on DESC) WHERE client_id IS NOT NULL;

@@ -76,14 +76,21 @@ static const ar_db_stmt statements[] = {
      "updated_at = now() WHERE tenant_id = $1 AND id = $2"},
     {"worklog_set_deleted",
      "UPDATE worklog_entries SET deleted_at = CASE WHEN $3::bool THEN now() END WHERE tenant_id = $1 AND id = $2"},
+    /* The page's ids first (an index-only scan of worklog_entries_list for the plain list: the row-level-security
+     * clause defeats the planner's row estimate, so a join before the LIMIT would read the whole tenant), then
+     * the columns and joins for those rows only. */
     {"worklog_list",
-     "SELECT " LIST_COLS " FROM worklog_entries e" ENTRY_JOINS
+     "WITH page AS MATERIALIZED (SELECT e.id FROM worklog_entries e "
      "WHERE" VISIBLE "AND e.deleted_at IS NULL AND (e.occurred_on, e.id) < ($3::date, $4::bigint) "
-     "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5"},
+     "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5) "
+     "SELECT " LIST_COLS " FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS
+     "WHERE e.tenant_id = $1 ORDER BY e.occurred_on DESC, e.id DESC"},
     {"worklog_list_filtered",
-     "SELECT " LIST_COLS " FROM worklog_entries e" ENTRY_JOINS
+     "WITH page AS MATERIALIZED (SELECT e.id FROM worklog_entries e "
      "WHERE" VISIBLE FILTERS " AND (e.occurred_on, e.id) < ($3::date, $4::bigint) "
-     "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5"},
+     "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5) "
+     "SELECT " LIST_COLS " FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS
+     "WHERE e.tenant_id = $1 ORDER BY e.occurred_on DESC, e.id DESC"},
     {"worklog_search",
      "WITH q AS (SELECT websearch_to_tsquery('english', $15) AS q), "
      "page AS (SELECT e.id, (to_tsvector('english', e.title) @@ q.q)::int AS title_hit, "
@@ -94,7 +101,7 @@ static const ar_db_stmt statements[] = {
      "ORDER BY 2 DESC, 3 DESC, e.occurred_on DESC, e.id DESC LIMIT $5) "
      "SELECT " LIST_COLS ", page.title_hit, page.rank::text, "
      "ts_headline('english', e.content, q.q, " HEADLINE_OPTS ") "
-     "FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS "CROSS JOIN q "
+     "FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS "CROSS JOIN q WHERE e.tenant_id = $1 "
      "ORDER BY page.title_hit DESC, page.rank DESC, e.occurred_on DESC, e.id DESC"},
     {"worklog_custom_plans", "SET LOCAL plan_cache_mode = force_custom_plan"},
     {"worklog_tags",

@@ -12,7 +12,7 @@
 #                     so the 1M rows are seeded only once)
 #        PORT / FLOOR_PORT   daemon / floor ports (default 18480 / 18481)
 #        THREADS, CONNECTIONS, DURATION, WARMUP   wrk settings (default 2, 32, 10s, 2s)
-#        ONLY         space-separated row names to run (floor floor_list healthz me list list_filtered
+#        ONLY         space-separated row names to run (floor floor_list floor_list_tx floor_auth_list healthz me list list_filtered
 #                     search_rare search_common); default all
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
-ONLY=${ONLY:-floor floor_list healthz me list list_filtered search_rare search_common}
+ONLY=${ONLY:-floor floor_list floor_list_tx floor_auth_list healthz me list list_filtered search_rare search_common}
 here=tests/bench
 
 [ -x "$BUILD/afterresumed" ] || { echo "worklog.sh: $BUILD/afterresumed is missing (make BUILD=$BUILD)" >&2; exit 2; }
@@ -83,7 +83,8 @@ fi
 
 # The floor server (compiled here; small).
 cc -O2 -o "$VARDIR/worklog_floor" "$here/worklog_floor.c" $(pkg-config --cflags --libs libmicrohttpd libpq) -lpthread
-"$VARDIR/worklog_floor" "$FLOOR_PORT" "$(($(nproc) * 2))" "$bench_tenant" &
+token_hash="\\x$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)"
+"$VARDIR/worklog_floor" "$FLOOR_PORT" "$(($(nproc) * 2))" "$bench_tenant" "$bench_user" "$token_hash" &
 pids+=($!)
 sleep 0.5
 
@@ -124,6 +125,8 @@ run_row() {
 base="http://127.0.0.1:$PORT"
 run_row floor "http://127.0.0.1:$FLOOR_PORT/"
 run_row floor_list "http://127.0.0.1:$FLOOR_PORT/?q=list"
+run_row floor_list_tx "http://127.0.0.1:$FLOOR_PORT/?q=list_tx"
+run_row floor_auth_list "http://127.0.0.1:$FLOOR_PORT/?q=auth_list"
 run_row healthz "$base/api/healthz/"
 run_row me "$base/api/me/" "$token"
 run_row list "$base/api/worklogs/?limit=20" "$token"
@@ -131,5 +134,6 @@ run_row list_filtered "$base/api/worklogs/?limit=20&status=final&start_date=2025
 run_row search_rare "$base/api/worklogs/?search=zeppelin" "$token"
 run_row search_common "$base/api/worklogs/?search=kubernetes%20deploy" "$token"
 echo
-echo "floor: one prepared query per request (floor_list: the 20-row list query without RLS settings or a"
-echo "transaction); stmt/req: database statements (BEGIN/COMMIT and set_config included) per request."
+echo "floor: one prepared query per request; floor_list: the 20-row list query (1 round trip); floor_list_tx:"
+echo "the same in an RLS transaction like ar_ctx_tx (4); floor_auth_list: token lookup transaction + list_tx (8)."
+echo "stmt/req: database statements of the daemon (BEGIN/COMMIT and set_config included) per request."

@@ -3,10 +3,16 @@
  * prepared libpq query per request on a per-thread connection and answers a small JSON body.
  *
  *   cc -O2 -o worklog_floor tests/bench/worklog_floor.c $(pkg-config --cflags --libs libmicrohttpd libpq) -lpthread
- *   DATABASE_URL=postgresql://... ./worklog_floor PORT [THREADS]
+ *   DATABASE_URL=postgresql://... ./worklog_floor PORT [THREADS] [TENANT USER TOKEN_HASH]
  *
- * GET /?q=list runs the worklog list query of one tenant (20 rows, no row-level-security settings, no
- * transaction) instead of the default one-row primary-key lookup. Built and started by tests/bench/worklog.sh. */
+ * Modes (?q=...), to see where the daemon's time goes:
+ *   (none)     one prepared one-row primary-key lookup: 1 round trip (the floor)
+ *   list       the worklog list query of one tenant, 20 rows (session-level RLS bypass): 1 round trip
+ *   list_tx    the same inside BEGIN; set_config(tenant, user, bypass off); ...; COMMIT as ar_ctx_tx does it:
+ *              4 round trips
+ *   auth_list  first the bearer-token lookup transaction the daemon runs (BEGIN; set_config; token lookup;
+ *              COMMIT), then list_tx: 8 round trips
+ * Built and started by tests/bench/worklog.sh. */
 #include <libpq-fe.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -18,6 +24,8 @@
 
 static const char *conninfo;
 static const char *list_tenant = "1";
+static const char *list_user = "1";
+static const char *token_hash = "\\x00";
 static pthread_key_t conn_key;
 
 static void close_conn(void *p)
@@ -35,6 +43,7 @@ static PGconn *thread_conn(void)
         PQfinish(c);
         return NULL;
     }
+    PQclear(PQexec(c, "SELECT set_config('app.bypass_rls', 'on', false)"));
     PGresult *r = PQprepare(c, "one", "SELECT id, name FROM tenants WHERE id = $1::bigint", 1, NULL);
     PQclear(r);
     r = PQprepare(c, "list",
@@ -43,8 +52,28 @@ static PGconn *thread_conn(void)
                   "ORDER BY e.occurred_on DESC, e.id DESC LIMIT 20",
                   1, NULL);
     PQclear(r);
+    r = PQprepare(c, "ctx", "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), "
+                            "set_config('app.bypass_rls', $3, true)", 3, NULL);
+    PQclear(r);
+    r = PQprepare(c, "token",
+                  "SELECT t.id, t.user_id, t.tenant_id, t.scope, u.username, u.email, u.is_staff, coalesce(m.role, ''), "
+                  "(t.last_used_at IS NULL OR t.last_used_at < now() - interval '60 seconds') "
+                  "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                  "LEFT JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
+                  "WHERE t.token_hash = $1::bytea AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) "
+                  "AND u.is_active", 1, NULL);
+    PQclear(r);
     pthread_setspecific(conn_key, c);
     return c;
+}
+
+/* One statement: simple text (sql) or a prepared one (name); 1 when it succeeded. */
+static int run(PGconn *c, const char *sql, const char *name, int n, const char *const *params)
+{
+    PGresult *r = sql ? PQexec(c, sql) : PQexecPrepared(c, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -53,11 +82,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls, (void)url, (void)method, (void)version, (void)upload, (void)upload_size, (void)state;
     PGconn *c = thread_conn();
     const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "q");
-    int list = q && strcmp(q, "list") == 0;
+    const char *mode = q ? q : "";
     char body[65536];
     size_t len = 0;
     unsigned status = 500;
-    if (c) {
+    int ok = c != NULL;
+    if (ok && strcmp(mode, "auth_list") == 0) { /* the token lookup transaction */
+        const char *ctx[3] = {"", "", "on"}, *hash[1] = {token_hash};
+        ok = run(c, "BEGIN", NULL, 0, NULL) && run(c, NULL, "ctx", 3, ctx) && run(c, NULL, "token", 1, hash) &&
+             run(c, "COMMIT", NULL, 0, NULL);
+    }
+    int tx = strcmp(mode, "list_tx") == 0 || strcmp(mode, "auth_list") == 0;
+    if (ok && tx) {
+        const char *ctx[3] = {list_tenant, list_user, "off"};
+        ok = run(c, "BEGIN", NULL, 0, NULL) && run(c, NULL, "ctx", 3, ctx);
+    }
+    if (ok) {
+        int list = tx || strcmp(mode, "list") == 0;
         const char *params[1] = {list ? list_tenant : "1"};
         PGresult *r = PQexecPrepared(c, list ? "list" : "one", 1, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
@@ -66,6 +107,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                    PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
         }
         PQclear(r);
+        if (tx && !run(c, "COMMIT", NULL, 0, NULL)) status = 500;
     }
     if (status != 200) len = (size_t)snprintf(body, sizeof body, "{\"error\":true}");
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
@@ -79,11 +121,15 @@ int main(int argc, char **argv)
 {
     conninfo = getenv("DATABASE_URL");
     if (argc < 2 || !conninfo) {
-        fprintf(stderr, "usage: DATABASE_URL=... %s PORT [THREADS] [LIST_TENANT]\n", argv[0]);
+        fprintf(stderr, "usage: DATABASE_URL=... %s PORT [THREADS] [TENANT USER TOKEN_HASH]\n", argv[0]);
         return 2;
     }
     unsigned threads = argc > 2 ? (unsigned)atoi(argv[2]) : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    if (argc > 3) list_tenant = argv[3];
+    if (argc > 5) {
+        list_tenant = argv[3];
+        list_user = argv[4];
+        token_hash = argv[5]; /* "\\x" + sha256 hex of the bearer token, as stored */
+    }
     pthread_key_create(&conn_key, close_conn);
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
                                             (uint16_t)atoi(argv[1]), NULL, NULL, on_request, NULL,
