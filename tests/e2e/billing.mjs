@@ -85,6 +85,16 @@ try {
   check('page updates to the new balance by itself', (await page.textContent('#topup-balance')).trim() === '$62.34',
     await page.textContent('#topup-balance'));
 
+  // cancelling on the payment page comes back to the cancel page; nothing is credited
+  await page.goto(`${base}/billing`);
+  await page.check('input[name="amount"][value="1000"]');
+  await Promise.all([page.waitForURL(/\/pay\/cs_test_/), page.click('#topup-submit')]);
+  await Promise.all([page.waitForURL(/\/billing\/topup\/cancel/), page.click('#cancel')]);
+  check('cancel returns to the cancel page', (await page.textContent('h1')).includes('cancelled'));
+  check('cancel page names the amount', (await page.textContent('.page-lead')).includes('$10.00'));
+  await page.goto(`${base}/billing`);
+  check('balance unchanged after cancelling', (await page.textContent('#billing-balance')).trim() === '$62.34');
+
   // a custom amount out of range is refused in place
   await page.goto(`${base}/billing`);
   await page.fill('#custom-amount', '0.50');
