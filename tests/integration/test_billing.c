@@ -24,6 +24,8 @@
 #include "afterresume/domain/context.h"
 #include "afterresume/domain/registry.h"
 #include "afterresume/domain/tokens.h"
+#include "afterresume/jobs/jobs.h"
+#include "afterresume/jobs/registry.h"
 #include "integration/daemon.h"
 #include "integration/harness.h"
 
@@ -579,6 +581,49 @@ START_TEST(verify_detects_tampering)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- scheduled jobs */
+
+START_TEST(scheduled_jobs_expire_holds_and_verify)
+{
+    ar_jobs_register();
+    const ar_job_type *expire = ar_job_type_find("billing.expire_holds");
+    const ar_job_type *verify = ar_job_type_find("billing.verify");
+    ck_assert_ptr_nonnull(expire);
+    ck_assert_ptr_nonnull(verify);
+    /* Both run from the scheduler's table (rows added by migration 0008). */
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM schedules WHERE job_type IN ('billing.expire_holds', "
+                                        "'billing.verify') AND enabled"),
+                     2);
+    adjust(tenant_a, 300);
+    ar_ctx a = make_ctx(owner_a, tenant_a, AR_ROLE_OWNER, 0);
+    ar_error err = {0};
+    ck_assert_int_eq(ar_billing_hold(&a, 0, 61, 100, 1, NULL, &err), 0);
+    ck_assert_int_eq(ar_billing_hold(&a, 0, 62, 100, 3600, NULL, &err), 0);
+    sleep_ms(1200);
+    ar_ctx sys = {0};   /* a system job: no tenant, no user */
+    snprintf(sys.request_id, sizeof sys.request_id, "job");
+    ar_job_ctx jc = {.job_id = 1, .attempt = 1, .max_attempts = 3, .type = "billing.expire_holds", .ctx = &sys};
+    json_t *result = NULL;
+    ck_assert_int_eq(expire->handler(&jc, NULL, &result, &err), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(result, "expired")), 1);
+    json_decref(result);
+    ck_assert_int_eq(balance_of(tenant_a).available_cents, 200);
+    result = NULL;
+    jc.type = "billing.verify";
+    ck_assert_int_eq(verify->handler(&jc, NULL, &result, &err), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(result, "mismatch_count")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(result, "accounts")), 1);
+    json_decref(result);
+    /* A mismatch fails the nightly job with a clear error. */
+    it_exec(raw, "UPDATE reserve_accounts SET held_cents = held_cents + 1");
+    result = NULL;
+    ck_assert_int_eq(verify->handler(&jc, NULL, &result, &err), -1);
+    ck_assert_ptr_null(result);
+    ck_assert_ptr_nonnull(strstr(err.message, "mismatch"));
+    ar_error_clear(&err);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- low balance */
 
 START_TEST(low_balance_email_once_per_crossing)
@@ -931,6 +976,7 @@ Suite *billing_suite(void)
     tcase_add_test(tc, database_refuses_ledger_and_rate_card_edits);
     tcase_add_test(tc, adjustment_validation);
     tcase_add_test(tc, verify_detects_tampering);
+    tcase_add_test(tc, scheduled_jobs_expire_holds_and_verify);
     tcase_add_test(tc, low_balance_email_once_per_crossing);
     tcase_add_test(tc, tenant_isolation);
     tcase_add_test(tc, json_api_over_http);
