@@ -3,8 +3,10 @@
  *   GET  /api/billing/reserve/ledger/             ?limit=50&offset=0, newest first
  *   GET  /api/billing/usage/                      ?since=&until= (YYYY-MM-DD), cost by day and by model
  *   GET  /api/billing/holds/                      the tenant's active holds
+ *   POST /api/billing/reserve/threshold/          {low_balance_threshold_cents} (owner / admin of the tenant)
  * Staff:
  *   POST /api/billing/admin/reserve/adjust/       {tenant_id, amount_cents, reason}
+ *   POST /api/billing/admin/reserve/threshold/    {tenant_id, low_balance_threshold_cents}
  *   GET  /api/billing/admin/accounts/             ?sort=balance|-balance|name|tenant&filter=low|zero
  *   GET  /api/billing/admin/reserve/summary/      totals (the original's shape)
  *   GET  /api/billing/admin/ledger.csv            ?tenant=&start=&end= streamed CSV (also /admin/ledger/export.csv)
@@ -91,6 +93,44 @@ void api_billing_holds(ar_request *req)
     ar_error err = {0};
     json_t *holds = ar_billing_holds_list(&req->ctx, &err);
     respond_or_fail(req, holds ? json_pack("{s:o}", "holds", holds) : NULL, &err);
+}
+
+/* Both threshold endpoints: staff name the tenant; a tenant owner / admin sets their own. */
+static void set_threshold(ar_request *req, int staff)
+{
+    ar_error err = {0};
+    long long tenant = 0, cents = -1;
+    if (staff && ar_body_int(req, "tenant_id", 1, 1000000000000LL, 0, &tenant, &err) == 0 && tenant == 0)
+        ar_error_field(&err, "tenant_id", "Required.");
+    if (ar_body_int(req, "low_balance_threshold_cents", 0, AR_BILLING_ADJUST_MAX_CENTS, -1, &cents, &err) == 0 &&
+        cents < 0)
+        ar_error_field(&err, "low_balance_threshold_cents", "Required: cents from 0 to 100,000,000.");
+    if (err.fields) {
+        ar_error_set(&err, AR_ERR_VALIDATION, NULL);
+        fail(req, &err);
+        return;
+    }
+    if (ar_billing_set_threshold(&req->ctx, staff ? tenant : 0, cents, &err) != 0) {
+        fail(req, &err);
+        return;
+    }
+    ar_billing_balance b;
+    ar_ctx sys = ar_ctx_system(&req->ctx);
+    if (ar_billing_balance_get(staff ? &sys : &req->ctx, staff ? tenant : 0, &b, &err) != 0) {
+        fail(req, &err);
+        return;
+    }
+    ar_respond_json(req, 200, ar_billing_balance_json(&b));
+}
+
+void api_billing_threshold(ar_request *req)
+{
+    set_threshold(req, 0);
+}
+
+void api_billing_admin_threshold(ar_request *req)
+{
+    set_threshold(req, 1);
 }
 
 /* ---------------------------------------------------------------- staff */

@@ -34,6 +34,9 @@ static const ar_db_stmt statements[] = {
     {"billing_bypass_begin",
      "SELECT coalesce(current_setting('app.bypass_rls', true), ''), set_config('app.bypass_rls', 'on', true)"},
     {"billing_bypass_end", "SELECT set_config('app.bypass_rls', $1, true)"},
+    {"billing_acct_set_threshold",
+     "UPDATE reserve_accounts SET low_balance_threshold_cents = $2, low_balance_notified = balance_cents < $2, "
+     "updated_at = now() WHERE tenant_id = $1"},
     {"billing_acct_set_notified", "UPDATE reserve_accounts SET low_balance_notified = $2 WHERE tenant_id = $1"},
     {"billing_ledger_insert",
      "INSERT INTO ledger_entries (tenant_id, entry_type, amount_cents, hold_cents, balance_after_cents, "
@@ -1048,6 +1051,55 @@ int ar_billing_adjust(const ar_ctx *ctx, long long tenant_id, long long amount_c
     if (ledger_entry_id) *ledger_entry_id = a.entry_id;
     if (new_balance_cents) *new_balance_cents = a.new_balance;
     return 0;
+}
+
+typedef struct threshold_args {
+    const ar_ctx *ctx;
+    long long tenant_id, cents;
+} threshold_args;
+
+static int threshold_tx(PGconn *c, void *arg, ar_error *err)
+{
+    threshold_args *a = arg;
+    char t[24], cents[24];
+    lltoa_(a->tenant_id, t, sizeof t);
+    lltoa_(a->cents, cents, sizeof cents);
+    const char *p[1] = {t};
+    PGresult *r = ar_db_exec(c, "billing_tenant_exists", 1, p, err);
+    if (!r) return -1;
+    int exists = PQntuples(r) > 0;
+    PQclear(r);
+    if (!exists) return ar_error_set(err, AR_ERR_NOT_FOUND, "No such tenant."), -1;
+    ar_billing_balance b;
+    if (ar_billing_balance_get_tx(c, a->tenant_id, 1, &b, err) != 0) return -1;
+    const char *up[2] = {t, cents};
+    r = ar_db_exec(c, "billing_acct_set_threshold", 2, up, err);
+    if (!r) return -1;
+    PQclear(r);
+    json_t *details = json_pack("{s:I,s:I}", "from_cents", (json_int_t)b.low_balance_threshold_cents, "to_cents",
+                                (json_int_t)a->cents);
+    ar_audit_event ev = {.action = "billing.threshold_changed", .target_type = "reserve_account", .target_id = t,
+                         .success = 1, .details = details, .tenant_id = a->tenant_id};
+    int rc = ar_audit_write(c, a->ctx, &ev, err);
+    json_decref(details);
+    return rc;
+}
+
+int ar_billing_set_threshold(const ar_ctx *ctx, long long tenant_id, long long threshold_cents, ar_error *err)
+{
+    if (tenant_id <= 0) tenant_id = ctx->tenant_id;
+    int own = tenant_id == ctx->tenant_id && ctx->role >= AR_ROLE_ADMIN;
+    if (!ctx->is_staff && !own) return ar_error_set(err, AR_ERR_FORBIDDEN, NULL), -1;
+    if (tenant_id <= 0 || threshold_cents < 0 || threshold_cents > AR_BILLING_ADJUST_MAX_CENTS) {
+        ar_error_set(err, AR_ERR_VALIDATION, NULL);
+        if (tenant_id <= 0) ar_error_field(err, "tenant_id", "Choose a tenant.");
+        if (threshold_cents < 0 || threshold_cents > AR_BILLING_ADJUST_MAX_CENTS)
+            ar_error_field(err, "low_balance_threshold_cents", "Between 0 and 100,000,000 cents.");
+        return -1;
+    }
+    ar_ctx sys = ar_ctx_system(ctx);
+    threshold_args a = {&sys, tenant_id, threshold_cents};
+    return ar_ctx_tx(&sys, threshold_tx, &a, err);
 }
 
 /* ---------------------------------------------------------------- verify */

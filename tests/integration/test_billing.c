@@ -907,6 +907,32 @@ START_TEST(json_api_over_http)
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "\"events\""));
     it_response_free(&r);
 
+    /* Low-balance thresholds: the tenant's owner for their own, staff for any. */
+    ck_assert_int_eq(call(ta, "POST", "/api/billing/reserve/threshold/", "{\"low_balance_threshold_cents\":2000}", &r),
+                     200);
+    j = json_body(&r);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "low_balance_threshold_cents")), 2000);
+    ck_assert(json_is_true(json_object_get(j, "is_low_balance")));
+    json_decref(j);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ta, "POST", "/api/billing/reserve/threshold/", "{\"low_balance_threshold_cents\":-5}", &r),
+                     400);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ta, "POST", "/api/billing/reserve/threshold/", "{}", &r), 400);
+    it_response_free(&r);
+    snprintf(body, sizeof body, "{\"tenant_id\":%lld,\"low_balance_threshold_cents\":500}", tenant_a);
+    ck_assert_int_eq(call(ta, "POST", "/api/billing/admin/reserve/threshold/", body, &r), 403);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "POST", "/api/billing/admin/reserve/threshold/", body, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(q("SELECT low_balance_threshold_cents FROM reserve_accounts WHERE tenant_id = %lld", tenant_a),
+                     500);
+    ck_assert_int_eq(q("SELECT count(*) FROM audit_events WHERE action = 'billing.threshold_changed' AND "
+                       "tenant_id = %lld",
+                       tenant_a),
+                     2);
+    ck_assert_int_eq(q("SELECT count(*) FROM email_outbox WHERE %lld = 1", 1), 0);   /* a threshold change mails no one */
+
     /* Staff pages render (bearer tokens authenticate pages too) and the adjust form validates. */
     ck_assert_int_eq(call(ts, "GET", "/admin/billing?filter=zero&sort=name", NULL, &r), 200);
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "Tenant B"));

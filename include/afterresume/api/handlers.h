@@ -103,6 +103,8 @@ void api_billing_admin_stripe_events(ar_request *req);
 void api_billing_admin_rate_cards(ar_request *req);
 void api_billing_admin_rate_card_create(ar_request *req);
 void api_billing_admin_ledger_csv(ar_request *req);
+void api_billing_threshold(ar_request *req);
+void api_billing_admin_threshold(ar_request *req);
 
 /* src/api/stripe.c */
 void api_billing_topup_session(ar_request *req);

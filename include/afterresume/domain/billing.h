@@ -169,6 +169,11 @@ int ar_billing_stripe_event_finish_tx(PGconn *c, const char *event_id, const cha
 int ar_billing_adjust(const ar_ctx *ctx, long long tenant_id, long long amount_cents, const char *reason,
                       long long *ledger_entry_id, long long *new_balance_cents, ar_error *err);
 
+/* Set a tenant's low-balance threshold (0..AR_BILLING_ADJUST_MAX_CENTS cents). Staff for any tenant; a tenant's
+ * owner / admin for ctx->tenant_id (tenant_id 0 = ctx's). The notified flag is set to "balance < threshold", so
+ * the change itself sends no e-mail and the next downward crossing does. Audit event "billing.threshold_changed". */
+int ar_billing_set_threshold(const ar_ctx *ctx, long long tenant_id, long long threshold_cents, ar_error *err);
+
 /* Re-sum every account and re-walk every balance-after / held-after chain; also checks held = Σ active holds.
  * *report = {"accounts":N, "entries":N, "mismatch_count":N, "mismatches":[{tenant_id, kind, entry_id,
  * expected, actual}], "negative_available":[tenant ids]}. kind: "balance_sum", "held_sum", "hold_sum",
