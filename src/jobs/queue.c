@@ -158,13 +158,31 @@ int ar_queue_autoclaim(const char *consumer, long long min_idle_ms, ar_queue_msg
 
 int ar_queue_ack(const char *entry_id, ar_error *err)
 {
-    redisReply *r = ar_valkey_command(err, "XACK %s %s %s", stream_key, AR_QUEUE_GROUP, entry_id);
-    if (reply_failed(r, "XACK", err)) return -1;
-    freeReplyObject(r);
-    r = ar_valkey_command(err, "XDEL %s %s", stream_key, entry_id);
-    if (reply_failed(r, "XDEL", err)) return -1;
-    freeReplyObject(r);
-    return 0;
+    /* XACK and XDEL pipelined: one round trip */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisContext *c = ar_valkey_conn(err);
+        if (!c) return -1;
+        redisAppendCommand(c, "XACK %s %s %s", stream_key, AR_QUEUE_GROUP, entry_id);
+        redisAppendCommand(c, "XDEL %s %s", stream_key, entry_id);
+        redisReply *replies[2] = {NULL, NULL};
+        int io_ok = redisGetReply(c, (void **)&replies[0]) == REDIS_OK && redisGetReply(c, (void **)&replies[1]) == REDIS_OK;
+        if (!io_ok) {
+            ar_error_set(err, AR_ERR_UNAVAILABLE, "valkey command failed: %s", c->errstr);
+            if (replies[0]) freeReplyObject(replies[0]);
+            ar_valkey_thread_close();
+            continue;
+        }
+        int rc = 0;
+        for (int i = 0; i < 2; i++) {
+            if (replies[i]->type == REDIS_REPLY_ERROR && rc == 0) {
+                ar_error_set(err, AR_ERR_UNAVAILABLE, "valkey %s failed: %.160s", i ? "XDEL" : "XACK", replies[i]->str);
+                rc = -1;
+            }
+            freeReplyObject(replies[i]);
+        }
+        return rc;
+    }
+    return -1;
 }
 
 int ar_queue_forget_consumer(const char *consumer, ar_error *err)

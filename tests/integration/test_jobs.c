@@ -7,6 +7,7 @@
  * being down at enqueue time (the reconciler); cancelling queued and running jobs; shutdown past the grace period re-queues; tenant and
  * role isolation of the services. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/error.h"
+#include "afterresume/core/log.h"
 #include "afterresume/db/db.h"
 #include "afterresume/domain/context.h"
 #include "afterresume/domain/registry.h"
@@ -949,6 +951,138 @@ START_TEST(cleanup_jobs_delete_what_they_should_and_nothing_else)
 }
 END_TEST
 
+/* ---- benchmark (not a test): only in the suite when AR_JOBS_BENCH is set; see tests/bench/jobs.sh ---- */
+
+static long env_long(const char *name, long def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atol(v) : def;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+typedef struct bench_producer {
+    long count;      /* jobs to enqueue */
+    double rate;     /* jobs per second for this producer; 0 = as fast as possible */
+    long long first_id, last_id;
+} bench_producer;
+
+static void *bench_produce(void *arg)
+{
+    bench_producer *b = arg;
+    ar_ctx ctx = member_alice();
+    double start = now_s();
+    for (long i = 0; i < b->count; i++) {
+        if (b->rate > 0) {
+            double due = start + (double)i / b->rate, wait = due - now_s();
+            if (wait > 0) sleep_ms((long)(wait * 1000));
+        }
+        long long id = 0;
+        ar_error err = {0};
+        if (ar_job_enqueue(&ctx, "noop", NULL, NULL, &id, &err) != 0) {
+            fprintf(stderr, "bench enqueue failed: %s\n", err.message);
+            ar_error_clear(&err);
+            continue;
+        }
+        if (!b->first_id) b->first_id = id;
+        b->last_id = id;
+    }
+    ar_db_thread_close();
+    ar_valkey_thread_close();
+    return NULL;
+}
+
+/* Enqueue total jobs from `producers` threads at `rate` jobs/s overall (0 = flat out) while the pool runs them;
+ * returns the wall time until the last one succeeded (with wait = 0: until the last one was enqueued). */
+static double bench_enqueue(long total, int producers, double rate, int wait)
+{
+    pthread_t th[8];
+    bench_producer b[8];
+    double t0 = now_s();
+    for (int i = 0; i < producers; i++) {
+        b[i] = (bench_producer){total / producers, rate > 0 ? rate / producers : 0, 0, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, bench_produce, &b[i]), 0);
+    }
+    for (int i = 0; i < producers; i++) pthread_join(th[i], NULL);
+    double enqueued = now_s() - t0;
+    if (!wait) return enqueued;
+    for (long waited = 0;; waited += 10) {
+        /* the partial index on queued jobs and the tenant's active-job index keep this cheap */
+        if (it_query_long(raw, "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')") == 0) break;
+        ck_assert_msg(waited < 120000, "bench jobs did not finish");
+        sleep_ms(10);
+    }
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM jobs WHERE status <> 'succeeded'"), 0);
+    double done = now_s() - t0;
+    fprintf(stderr, "bench: %ld jobs enqueued in %.2f s, none left queued or running after %.2f s\n", total,
+            enqueued, done);
+    return done;
+}
+
+static double bench_run(long total, int producers, double rate)
+{
+    return bench_enqueue(total, producers, rate, 1);
+}
+
+static void bench_report(const char *phase, long total, double seconds, double rate)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY q))::text || ' ' || "
+             "round(percentile_cont(0.99) WITHIN GROUP (ORDER BY q))::text || ' ' || "
+             "round(percentile_cont(0.99) WITHIN GROUP (ORDER BY e))::text || ' ' || count(*) FROM "
+             "(SELECT extract(epoch FROM started_at - created_at) * 1000 AS q, "
+             "extract(epoch FROM finished_at - created_at) * 1000 AS e FROM jobs WHERE status = 'succeeded') t");
+    char *v = it_query_value(raw, sql);
+    double p50 = 0, p99 = 0, e99 = 0;
+    long n = 0;
+    sscanf(v, "%lf %lf %lf %ld", &p50, &p99, &e99, &n);
+    ar_free(v);
+    ck_assert_int_eq(n, total);
+    printf("{\"bench\":\"jobs\",\"phase\":\"%s\",\"jobs\":%ld,\"target_rate\":%.0f,\"seconds\":%.2f,"
+           "\"jobs_per_s\":%.0f,\"queue_latency_p50_ms\":%.0f,\"queue_latency_p99_ms\":%.0f,"
+           "\"end_to_end_p99_ms\":%.0f,\"workers\":%ld}\n",
+           phase, total, rate, seconds, total / seconds, p50, p99, e99, env_long("AR_BENCH_WORKERS", 4));
+    fflush(stdout);
+    it_exec(raw, "TRUNCATE job_events; DELETE FROM jobs");
+}
+
+START_TEST(bench_noop_jobs)
+{
+    ar_jobs_set_limits(0, 0); /* one tenant: measure the machinery, not the per-tenant limit */
+    ar_log_set_level(AR_LOG_WARN);
+    long total = env_long("AR_BENCH_JOBS", 10000);
+    int producers = (int)env_long("AR_BENCH_PRODUCERS", 2);
+    if (producers < 1 || producers > 8) producers = 2;
+    /* the workers alone: a backlog enqueued first, then drained */
+    double t = bench_enqueue(total, producers, 0, 0);
+    ar_worker_pool *p = start_pool((int)env_long("AR_BENCH_WORKERS", 4));
+    double t0 = now_s();
+    for (long waited = 0;; waited += 10) {
+        if (it_query_long(raw, "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')") == 0) break;
+        ck_assert_msg(waited < 120000, "bench backlog did not drain");
+        sleep_ms(10);
+    }
+    printf("{\"bench\":\"jobs\",\"phase\":\"enqueue_only\",\"jobs\":%ld,\"seconds\":%.2f,\"jobs_per_s\":%.0f}\n",
+           total, t, total / t);
+    bench_report("drain_backlog", total, now_s() - t0, 0);
+    /* end to end: enqueued while the workers run */
+    t = bench_run(total, producers, 0);
+    bench_report("throughput", total, t, 0);
+    double rate = (double)env_long("AR_BENCH_RATE", 500);
+    long steady = (long)(rate * env_long("AR_BENCH_SECONDS", 10));
+    t = bench_run(steady, producers, rate);
+    bench_report("steady", steady, t, rate);
+    ar_worker_pool_stop(p, 5);
+    ar_log_set_level(AR_LOG_INFO);
+}
+END_TEST
+
 Suite *jobs_suite(void)
 {
     Suite *s = suite_create("jobs");
@@ -972,5 +1106,12 @@ Suite *jobs_suite(void)
     tcase_add_test(tc, admin_listing_and_system_jobs);
     tcase_add_test(tc, cleanup_jobs_delete_what_they_should_and_nothing_else);
     suite_add_tcase(s, tc);
+    if (getenv("AR_JOBS_BENCH")) {
+        TCase *bench = tcase_create("bench");
+        tcase_add_checked_fixture(bench, setup, teardown);
+        tcase_set_timeout(bench, 600);
+        tcase_add_test(bench, bench_noop_jobs);
+        suite_add_tcase(s, bench);
+    }
     return s;
 }
