@@ -5,6 +5,7 @@
 
 #include "afterresume/core/error.h"
 #include "afterresume/jobs/cron.h"
+#include "afterresume/jobs/scheduler.h"
 
 /* UTC timestamp from calendar fields. */
 static time_t utc(int y, int mon, int d, int h, int mi)
@@ -96,6 +97,31 @@ START_TEST(cron_invalid_expressions)
 }
 END_TEST
 
+/* Every built-in schedule (src/jobs/schedules.c) parses, has a unique valid name and a next run within a day;
+ * a schedule missed for a long time runs at the first slot after now (once), not at each missed slot. */
+START_TEST(cron_builtin_schedules)
+{
+    time_t now = 1795550338; /* 2026-11-24 19:58:58 UTC */
+    ck_assert_int_gt(ar_builtin_schedule_count, 0);
+    for (int i = 0; i < ar_builtin_schedule_count; i++) {
+        const ar_schedule_def *d = &ar_builtin_schedules[i];
+        ar_cron c;
+        ar_error err = {0};
+        ck_assert_msg(ar_cron_parse(d->cron, &c, &err) == 0, "%s: %s", d->name, err.message);
+        time_t next = ar_cron_next(&c, now);
+        ck_assert_msg(next > now && next <= now + 86400, "%s runs at %lld", d->name, (long long)next);
+        size_t n = strlen(d->name);
+        ck_assert_msg(n >= 1 && n <= 100 && strspn(d->name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n,
+                      "bad schedule name %s", d->name);
+        for (int j = 0; j < i; j++) ck_assert_str_ne(d->name, ar_builtin_schedules[j].name);
+    }
+    ar_cron hourly;
+    ar_error err = {0};
+    ck_assert_int_eq(ar_cron_parse("@hourly", &hourly, &err), 0);
+    ck_assert_int_eq(ar_cron_next(&hourly, now), 1795550400); /* 20:00, whatever was missed before */
+}
+END_TEST
+
 Suite *cron_suite(void)
 {
     Suite *s = suite_create("cron");
@@ -104,6 +130,7 @@ Suite *cron_suite(void)
     tcase_add_test(tc, cron_month_and_year_ends);
     tcase_add_test(tc, cron_steps_lists_ranges);
     tcase_add_test(tc, cron_invalid_expressions);
+    tcase_add_test(tc, cron_builtin_schedules);
     suite_add_tcase(s, tc);
     return s;
 }
