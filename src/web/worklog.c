@@ -11,6 +11,7 @@
 #include "afterresume/domain/worklog.h"
 #include "afterresume/http/response.h"
 #include "afterresume/render/markdown.h"
+#include "afterresume/web/attachments.h"
 #include "afterresume/web/common.h"
 #include "afterresume/web/handlers.h"
 #include "afterresume/web/worklog_view.h"
@@ -641,14 +642,6 @@ static json_t *load_entry(ar_request *req, long long *id_out, int include_delete
     return entry;
 }
 
-/* The evidence area of the entry page (templates/partials/attachments.mustache, src/web/attachments.c). */
-static json_t *attachments_context(ar_request *req, long long entry_id)
-{
-    (void)req;
-    (void)entry_id;
-    return NULL;
-}
-
 void web_worklog_entry(ar_request *req)
 {
     /* The route table matches in order and GET /worklog/{id} comes before the import/export pages'
@@ -669,8 +662,8 @@ void web_worklog_entry(ar_request *req)
                              ar_worklog_can_write(&req->ctx));
     json_t *title = json_object_get(json_object_get(data, "entry"), "display_title");
     wl_flash_from_query(req, data);
-    json_t *attachments = attachments_context(req, id);
-    if (attachments) json_object_set_new(data, "attachments", attachments);
+    /* the evidence section (templates/partials/attachments.mustache, src/web/attachments.c) */
+    json_object_set_new(data, "evidence", web_attachments_context(req, id));
     char *page_title = ar_strdup(json_string_value(title) ? json_string_value(title) : "Entry");
     json_decref(entry);
     web_page(req, 200, "pages/worklog_entry", page_title, data);

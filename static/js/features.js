@@ -35,6 +35,115 @@
       focusFirst(dlg);
     }
   });
+  // A saved entry: the server's HX-Trigger "worklog-changed" fires on the form before the swap (the swapped-out
+  // form no longer bubbles events), so the dialog closes here; the flash arrives out of band and gets focus.
+  doc.addEventListener('worklog-changed', function () {
+    var dlg = dialog();
+    if (dlg && dlg.open) {
+      dlg.close();
+    }
+  });
+  doc.addEventListener('htmx:oobAfterSwap', function (evt) {
+    var target = evt.detail && evt.detail.target;
+    var flash = target && target.querySelector ? target.querySelector('[data-worklog-created]') : null;
+    if (flash) {
+      flash.setAttribute('tabindex', '-1');
+      flash.focus();
+    }
+  });
+  doc.addEventListener('click', function (evt) {
+    var close = evt.target.closest ? evt.target.closest('[data-quick-add-close]') : null;
+    var dlg = dialog();
+    if (close && dlg) {
+      dlg.close();
+    } else if (dlg && evt.target === dlg) {
+      dlg.close(); // a click on the backdrop
+    }
+  });
+
+  // Tag inputs: the datalist offers "<typed tags>, <suggestion>" for the word after the last comma.
+  doc.addEventListener('input', function (evt) {
+    var input = evt.target;
+    if (!input.matches || !input.matches('[data-tag-input]')) {
+      return;
+    }
+    var list = input.list;
+    if (!list) {
+      return;
+    }
+    if (!list.dataset.tags) {
+      var names = [];
+      for (var i = 0; i < list.options.length; i++) {
+        names.push(list.options[i].value);
+      }
+      list.dataset.tags = JSON.stringify(names);
+    }
+    var all = JSON.parse(list.dataset.tags);
+    var value = input.value;
+    var cut = value.lastIndexOf(',');
+    var head = cut >= 0 ? value.slice(0, cut + 1) + ' ' : '';
+    var typed = head ? head.split(',').map(function (t) { return t.trim().toLowerCase(); }) : [];
+    while (list.firstChild) {
+      list.removeChild(list.firstChild);
+    }
+    all.forEach(function (name) {
+      if (typed.indexOf(name) !== -1) {
+        return;
+      }
+      var option = doc.createElement('option');
+      option.value = head + name;
+      list.appendChild(option);
+    });
+  });
+
+  function foldFilters() {
+    var panel = doc.querySelector('[data-filter-panel]');
+    if (!panel || !window.matchMedia('(max-width: 899px)').matches) {
+      return;
+    }
+    var active = panel.querySelector('.badge');
+    if (!active) {
+      panel.removeAttribute('open');
+    }
+  }
+  if (doc.readyState === 'loading') {
+    doc.addEventListener('DOMContentLoaded', foldFilters);
+  } else {
+    foldFilters();
+  }
+}());
+// Worklog (templates/partials/header.mustache, worklog_quick_add, worklog_filters): the quick-add dialog opens
+// once htmx has loaded its form (links marked data-quick-add; without JavaScript they lead to /worklog/new),
+// closes after a successful save (the timeline refreshes itself on the "worklog-changed" event the server
+// sends) and on its close button or Escape; tag inputs suggest completions after the last comma; the filter
+// panel starts folded on narrow screens unless a filter is active.
+(function () {
+  var doc = document;
+  function dialog() {
+    return doc.getElementById('quick-add-dialog');
+  }
+  function focusFirst(container) {
+    var el = container.querySelector('[aria-invalid="true"]') || container.querySelector('[data-autofocus]') ||
+      container.querySelector('textarea, input:not([type="hidden"])');
+    if (el) {
+      el.focus();
+    }
+  }
+  doc.addEventListener('htmx:afterSwap', function (evt) {
+    var target = evt.detail && evt.detail.target;
+    var dlg = dialog();
+    if (!target || !dlg) {
+      return;
+    }
+    if (target.id === 'quick-add-body') {
+      if (!dlg.open && typeof dlg.showModal === 'function') {
+        dlg.showModal();
+      }
+      focusFirst(target);
+    } else if (target.id === 'quick-add-form' || (target.closest && target.closest('#quick-add-body'))) {
+      focusFirst(dlg);
+    }
+  });
   doc.addEventListener('htmx:afterRequest', function (evt) {
     var elt = evt.detail && evt.detail.elt;
     var xhr = evt.detail && evt.detail.xhr;
