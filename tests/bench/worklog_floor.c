@@ -7,7 +7,8 @@
  *
  * Modes (?q=...), to see where the daemon's time goes:
  *   (none)     one prepared one-row primary-key lookup: 1 round trip (the floor)
- *   list       the worklog list query of one tenant, 20 rows (session-level RLS bypass): 1 round trip
+ *   list       the daemon's worklog list statement for one tenant and user, 21 rows (session-level RLS
+ *              bypass): 1 round trip
  *   list_tx    the same inside BEGIN; set_config(tenant, user, bypass off); ...; COMMIT as ar_ctx_tx does it:
  *              4 round trips
  *   auth_list  first the bearer-token lookup transaction the daemon runs (BEGIN; set_config; token lookup;
@@ -46,11 +47,24 @@ static PGconn *thread_conn(void)
     PQclear(PQexec(c, "SELECT set_config('app.bypass_rls', 'on', false)"));
     PGresult *r = PQprepare(c, "one", "SELECT id, name FROM tenants WHERE id = $1::bigint", 1, NULL);
     PQclear(r);
+    /* the daemon's worklog_list statement (src/domain/worklog.c), written out */
     r = PQprepare(c, "list",
-                  "SELECT e.id, e.occurred_on::text, e.title, left(e.content, 500) FROM worklog_entries e "
-                  "WHERE e.tenant_id = $1::bigint AND e.deleted_at IS NULL "
-                  "ORDER BY e.occurred_on DESC, e.id DESC LIMIT 20",
-                  1, NULL);
+                  "WITH page AS MATERIALIZED (SELECT e.id FROM worklog_entries e WHERE e.tenant_id = $1::bigint "
+                  "AND (e.visibility = 'team' OR e.author_id = $2::bigint) AND e.deleted_at IS NULL "
+                  "AND (e.occurred_on, e.id) < ('infinity'::date, 0::bigint) ORDER BY e.occurred_on DESC, e.id DESC LIMIT 21) "
+                  "SELECT e.id, e.occurred_on::text, e.title, left(e.content, 500), e.outcome, e.impact, e.next_steps, "
+                  "e.effort_minutes, e.work_type, e.status, array_to_json(e.tags)::text, e.client_id, c.name::text, "
+                  "e.project_id, p.name::text, e.visibility, e.impact_score, e.impact_score_source, e.source, "
+                  "e.import_key, e.author_id, u.username, "
+                  "to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                  "to_char(e.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                  "to_char(e.deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), e.attachment_count, "
+                  "length(e.content) > 500 FROM page JOIN worklog_entries e ON e.id = page.id "
+                  "LEFT JOIN clients c ON c.tenant_id = e.tenant_id AND c.id = e.client_id "
+                  "LEFT JOIN projects p ON p.tenant_id = e.tenant_id AND p.id = e.project_id "
+                  "LEFT JOIN users u ON u.id = e.author_id WHERE e.tenant_id = $1::bigint "
+                  "ORDER BY e.occurred_on DESC, e.id DESC",
+                  2, NULL);
     PQclear(r);
     r = PQprepare(c, "ctx", "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), "
                             "set_config('app.bypass_rls', $3, true)", 3, NULL);
@@ -99,8 +113,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (ok) {
         int list = tx || strcmp(mode, "list") == 0;
-        const char *params[1] = {list ? list_tenant : "1"};
-        PGresult *r = PQexecPrepared(c, list ? "list" : "one", 1, params, NULL, NULL, 0);
+        const char *params[2] = {list ? list_tenant : "1", list_user};
+        PGresult *r = PQexecPrepared(c, list ? "list" : "one", list ? 2 : 1, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             status = 200;
             len = (size_t)snprintf(body, sizeof body, "{\"rows\":%d,\"first\":\"%s\"}", PQntuples(r),
