@@ -1,6 +1,7 @@
 /* jobs.c — HTML pages for background jobs: my jobs (tenant admins: the workspace's) with a status filter and
  * pagination, a job's detail with its timeline and a live progress fragment that htmx polls every second while
- * the job is queued or running (a finished job answers 286 with a fragment that no longer polls), cancel, the
+ * the job is queued or running (each answer also swaps the timeline in out of band; a finished job answers 286
+ * with a fragment that no longer polls), cancel, the
  * "Export my account" button, and the staff page of every job with status/type filters, retry and cancel. */
 #include "afterresume/api/handlers.h"
 #include "afterresume/api/params.h"
@@ -195,9 +196,12 @@ void web_job_detail(ar_request *req)
 
 void web_job_progress(ar_request *req)
 {
-    json_t *job = load_job(req, 0);
+    json_t *job = load_job(req, 1);
     if (!job) return;
     int active = job_active(job);
+    /* each answer also refreshes the page's timeline out of band */
+    json_object_set_new(job, "timeline_oob", json_true());
+    json_object_set_new(job, "oob", json_true());
     /* 286 tells htmx to stop polling; the fragment it swaps in has no trigger left either */
     ar_respond_page(req, active ? 200 : 286, "partials/job_progress", NULL, json_pack("{s:o}", "job", job));
 }

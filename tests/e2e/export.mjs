@@ -84,6 +84,9 @@ try {
   // Polling stopped: the finished fragment has no hx-trigger left.
   const polling = await page.evaluate(() => document.getElementById('job-live').hasAttribute('hx-trigger'));
   check('polling stopped when the job finished', !polling);
+  const timeline = await page.locator('#job-timeline').innerText();
+  check('the timeline was refreshed in place', timeline.includes('export written') && timeline.includes('succeeded'),
+    timeline.replace(/\s+/g, ' ').slice(0, 200));
 
   const link = page.locator('#job-live a[href$="/download"]');
   check('a download link appears', (await link.count()) === 1);

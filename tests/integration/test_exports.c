@@ -390,6 +390,7 @@ START_TEST(export_runs_progresses_and_holds_only_the_workspace)
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "hx-trigger=\"every 1s\""));
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "<progress"));
     ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "aria-valuenow="));
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "id=\"job-timeline\" hx-swap-oob=\"true\""));
     it_response_free(&r);
 
     int distinct = 0;
