@@ -71,7 +71,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     (void)st;
     (void)flag;
     (void)ftw;
-    return remove(path);
+    remove(path); /* keep going: s3rver may still be removing its own files */
+    return 0;
 }
 
 static int s3rver_start(void)
@@ -125,9 +126,25 @@ static void s3rver_stop(void)
 /* ---- fixture ------------------------------------------------------------------------------------------- */
 
 static void world_setup(void);
+static char s3_problem[600];
+static pid_t fixture_pid;
 
+/* If the fixture itself fails (Check runs no teardown then), the processes it started must not outlive the
+ * runner: SIGTERM them at exit — from the runner process only, never from a forked test. */
+static void kill_leftovers(void)
+{
+    if (getpid() != fixture_pid) return;
+    if (d3.pid > 0) kill(d3.pid, SIGTERM);
+    if (d.pid > 0) kill(d.pid, SIGTERM);
+    if (s3rver_pid > 0) kill(s3rver_pid, SIGTERM);
+}
+
+/* Both daemons and s3rver start here, in the runner process, so that every (forked) test shares them and the
+ * teardown can stop them. */
 static void start(void)
 {
+    fixture_pid = getpid();
+    atexit(kill_leftovers);
     db_url = it_migrated_db();
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
     snprintf(objects_dir, sizeof objects_dir, "/tmp/ar_ev_objects_XXXXXX");
@@ -136,13 +153,33 @@ static void start(void)
     const char *env[] = {env_db, "AR_STORAGE=local", env_dir, "AR_RATE_LIMIT_SIGNUP_IP=1000/300",
                          "AR_RATE_LIMIT_PASSKEY_IP=1000/300", "AR_RATE_LIMIT_SIGNIN_IP=1000/300", NULL};
     ck_assert_msg(it_daemon_start(&d, env) == 0, "daemon did not start; see %s", d.log_path);
+
+    /* the S3 backend: s3rver, its bucket, a second daemon on the same database */
+    ar_error err = {0};
+    if (s3rver_start() != 0) {
+        snprintf(s3_problem, sizeof s3_problem, "s3rver did not start (node tests/fakes/s3rver.mjs; npm ci?)");
+    } else {
+        ar_s3 *s3 = ar_s3_new(s3rver_endpoint, "us-east-1", S3_BUCKET, "S3RVER", "S3RVER", &err);
+        if (!s3 || ar_s3_create_bucket(s3, &err) != 0)
+            snprintf(s3_problem, sizeof s3_problem, "bucket: %s", err.message);
+        ar_s3_free(s3);
+        ar_error_clear(&err);
+        static char e1[128];
+        snprintf(e1, sizeof e1, "S3_ENDPOINT=%s", s3rver_endpoint);
+        const char *env3[] = {env_db, "AR_STORAGE_BACKEND=s3", e1, "S3_BUCKET=" S3_BUCKET, "S3_ACCESS_KEY=S3RVER",
+                              "S3_SECRET_KEY=S3RVER", "S3_REGION=us-east-1", NULL};
+        if (!s3_problem[0] && it_daemon_start(&d3, env3) != 0)
+            snprintf(s3_problem, sizeof s3_problem, "s3 daemon did not start; see %s", d3.log_path);
+        else if (!s3_problem[0])
+            d3_started = 1;
+    }
     world_setup(); /* before the tests fork: every test sees the same users and entry */
 }
 
 static void stop(void)
 {
-    if (d3_started) it_daemon_stop(&d3);
-    it_daemon_stop(&d);
+    if (d3_started && d3.pid > 0) it_daemon_stop(&d3);
+    if (d.pid > 0) it_daemon_stop(&d);
     s3rver_stop();
     if (objects_dir[0]) nftw(objects_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -315,12 +352,18 @@ static int count_file(const char *path, const struct stat *st, int flag, struct 
     return 0;
 }
 
+/* Regular files under a directory. */
+static int count_files_under(const char *dir)
+{
+    object_files = 0;
+    nftw(dir, count_file, 16, FTW_PHYS);
+    return object_files;
+}
+
 /* Regular files under the local objects directory (the temp area included). */
 static int count_objects(void)
 {
-    object_files = 0;
-    nftw(objects_dir, count_file, 16, FTW_PHYS);
-    return object_files;
+    return count_files_under(objects_dir);
 }
 
 static long db_long(const char *sql)
@@ -722,18 +765,10 @@ END_TEST
 
 START_TEST(s3_backend_round_trip)
 {
-    ck_assert_msg(s3rver_start() == 0, "s3rver did not start (node tests/fakes/s3rver.mjs; npm ci?)");
+    ck_assert_msg(!s3_problem[0], "%s", s3_problem);
     ar_error err = {0};
     ar_s3 *s3 = ar_s3_new(s3rver_endpoint, "us-east-1", S3_BUCKET, "S3RVER", "S3RVER", &err);
     ck_assert_ptr_nonnull(s3);
-    ck_assert_int_eq(ar_s3_create_bucket(s3, &err), 0);
-    char e1[128], e2[64];
-    snprintf(e1, sizeof e1, "S3_ENDPOINT=%s", s3rver_endpoint);
-    snprintf(e2, sizeof e2, "S3_BUCKET=%s", S3_BUCKET);
-    const char *env[] = {env_db, "AR_STORAGE_BACKEND=s3", e1, e2, "S3_ACCESS_KEY=S3RVER", "S3_SECRET_KEY=S3RVER",
-                         "S3_REGION=us-east-1", NULL};
-    ck_assert_msg(it_daemon_start(&d3, env) == 0, "s3 daemon did not start; see %s", d3.log_path);
-    d3_started = 1;
     long long entry = create_entry(&alice, "private");
     size_t len = 6 * 1024 * 1024 + 3;
     unsigned char *pdf = random_bytes(len, "%PDF-1.6\n", 9);
@@ -753,14 +788,18 @@ START_TEST(s3_backend_round_trip)
     snprintf(url, sizeof url, "/api/attachments/%lld/download", id);
     ck_assert_int_eq(get_as(&d, &alice, "GET", url, &r), 503);
     it_response_free(&r);
-    /* a refused upload leaves nothing in the bucket either: count objects by listing the bucket dir */
+    /* a refused upload leaves nothing in the bucket either (s3rver keeps objects as files in its directory) */
+    int bucket_files = count_files_under(s3rver_dir);
+    ck_assert_int_gt(bucket_files, 0);
     static const unsigned char png_magic[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     ck_assert_int_eq(upload(&d3, &alice, entry, "fake.pdf", png_magic, sizeof png_magic, &r), 415);
     it_response_free(&r);
+    ck_assert_int_eq(count_files_under(s3rver_dir), bucket_files);
     snprintf(url, sizeof url, "/api/worklogs/%lld/attachments/%lld/", entry, id);
     ck_assert_int_eq(get_as(&d3, &alice, "DELETE", url, &r), 204);
     it_response_free(&r);
     ck_assert_int_eq(ar_s3_head(s3, key, &size, &err), AR_ERR_NOT_FOUND);
+    ck_assert_int_lt(count_files_under(s3rver_dir), bucket_files);
     ar_error_clear(&err);
     free(row);
     ar_s3_free(s3);
@@ -785,6 +824,35 @@ START_TEST(browser_attach_by_file_picker)
 }
 END_TEST
 
+/* SIGTERM both daemons (from a forked test: watch for the zombie instead of waiting) and read their logs: a clean
+ * stop and no sanitizer report after everything above (the ASan build finds leaks and errors here). */
+static void stops_cleanly(const it_daemon *dm)
+{
+    ck_assert_int_eq(kill(dm->pid, SIGTERM), 0);
+    char stat_path[64], state = 'R';
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)dm->pid);
+    for (int i = 0; i < 300 && state != 'Z'; i++) {
+        FILE *f = fopen(stat_path, "r");
+        if (!f) break;
+        if (fscanf(f, "%*d %*s %c", &state) != 1) state = 'Z';
+        fclose(f);
+        if (state != 'Z') usleep(50 * 1000);
+    }
+    ck_assert_int_eq(state, 'Z');
+    char *log = it_read_file(dm->log_path);
+    ck_assert_ptr_nonnull(strstr(log, "\"msg\":\"stopped\""));
+    ck_assert_msg(strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL, "sanitizer report in %s",
+                  dm->log_path);
+    free(log);
+}
+
+START_TEST(daemons_stop_cleanly)
+{
+    stops_cleanly(&d);
+    if (d3_started) stops_cleanly(&d3);
+}
+END_TEST
+
 Suite *attachments_suite(void)
 {
     Suite *s = suite_create("attachments");
@@ -800,6 +868,7 @@ Suite *attachments_suite(void)
     tcase_add_test(tc, cut_off_body_leaves_nothing);
     tcase_add_test(tc, s3_backend_round_trip);
     tcase_add_test(tc, browser_attach_by_file_picker);
+    tcase_add_test(tc, daemons_stop_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }
