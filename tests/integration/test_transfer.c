@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -701,6 +702,44 @@ START_TEST(import_page_preview_then_import)
 }
 END_TEST
 
+/* The pages in Chromium: file picker, mapping step, result, download, row errors (tests/e2e/transfer.mjs). */
+START_TEST(browser_import_and_export)
+{
+    client q = {0};
+    signup(&q, "trq");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node tests/e2e/transfer.mjs %s trq 'correct horse battery' /tmp", d.base_url);
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "browser import/export flow failed (exit %d)", rc);
+    ck_assert_int_eq(count_entries(q.tenant_id), 2);
+}
+END_TEST
+
+/* Last: stop the daemon that served every test above; its log must end with "stopped" and hold no sanitizer
+ * report (leaks are reported at exit under make test-asan). Check forks each test, so the daemon (the fixture's
+ * child) is watched through /proc until it has exited; the fixture's teardown reaps it. */
+START_TEST(daemon_stops_cleanly_after_all_of_it)
+{
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    char stat_path[64], state = 'R';
+    snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)d.pid);
+    for (int i = 0; i < 300 && state != 'Z'; i++) {
+        FILE *f = fopen(stat_path, "r");
+        if (!f) break;
+        if (fscanf(f, "%*d %*s %c", &state) != 1) state = 'Z';
+        fclose(f);
+        if (state != 'Z') usleep(50 * 1000);
+    }
+    ck_assert_int_eq(state, 'Z');
+    char *log = it_read_file(d.log_path);
+    ck_assert_ptr_nonnull(strstr(log, "\"msg\":\"stopped\""));
+    ck_assert_msg(strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL, "sanitizer report in %s",
+                  d.log_path);
+    ck_assert_msg(strstr(log, "export stopped") == NULL, "an export failed midway; see %s", d.log_path);
+    free(log);
+}
+END_TEST
+
 Suite *transfer_suite(void)
 {
     Suite *s = suite_create("transfer");
@@ -714,6 +753,8 @@ Suite *transfer_suite(void)
     tcase_add_test(tc, another_workspace_never_appears);
     tcase_add_test(tc, five_thousand_entries_stream_out);
     tcase_add_test(tc, import_page_preview_then_import);
+    tcase_add_test(tc, browser_import_and_export);
+    tcase_add_test(tc, daemon_stops_cleanly_after_all_of_it);
     suite_add_tcase(s, tc);
     return s;
 }
