@@ -29,6 +29,8 @@ void ar_response_install(ar_request *req, int status, struct MHD_Response *resp,
     MHD_add_response_header(resp, "Content-Security-Policy", CSP);
     MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
     for (int i = 0; i < req->nset_cookies; i++) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookies[i]);
+    for (int i = 0; i < req->npending_headers; i++)
+        MHD_add_response_header(resp, req->pending_headers[i][0], req->pending_headers[i][1]);
     if (req->app && req->app->cfg.production && strncmp(req->app->cfg.public_url, "https://", 8) == 0)
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
 }
@@ -44,7 +46,15 @@ static void respond_buffer(ar_request *req, int status, const char *content_type
 
 void ar_response_header(ar_request *req, const char *name, const char *value)
 {
-    if (req->response) MHD_add_response_header(req->response, name, value);
+    if (req->response) {
+        MHD_add_response_header(req->response, name, value);
+    } else if (req->npending_headers < (int)(sizeof req->pending_headers / sizeof req->pending_headers[0])) {
+        req->pending_headers[req->npending_headers][0] = ar_arena_strdup(&req->arena, name);
+        req->pending_headers[req->npending_headers][1] = ar_arena_strdup(&req->arena, value);
+        req->npending_headers++;
+    } else {
+        ar_log_error("response header %s dropped: too many headers queued before the response", name);
+    }
 }
 
 void ar_respond_json(ar_request *req, int status, json_t *body)

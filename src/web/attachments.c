@@ -89,8 +89,11 @@ json_t *web_attachments_context(ar_request *req, long long entry_id)
 void web_attachments_fragment(ar_request *req)
 {
     long long entry_id = ar_req_id_param(req, "id");
-    if (entry_id <= 0) {
-        ar_respond_error_code(req, AR_ERR_NOT_FOUND, NULL);
+    ar_error err = {0};
+    if (entry_id <= 0 || ar_attachments_entry_access(&req->ctx, entry_id, 0, &err) != 0) {
+        if (!err.code) ar_error_set(&err, AR_ERR_NOT_FOUND, NULL);
+        ar_respond_error(req, &err); /* another tenant's or a private entry: 404, no existence oracle */
+        ar_error_clear(&err);
         return;
     }
     json_t *data = ar_page_context(req, "Attachments");

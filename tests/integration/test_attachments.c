@@ -652,6 +652,12 @@ START_TEST(other_tenants_and_roles)
     snprintf(path, sizeof path, "/api/worklogs/%lld/attachments/%lld/", alice_entry, att);
     ck_assert_int_eq(get_as(&d, &bob, "DELETE", path, &r), 404);
     it_response_free(&r);
+    snprintf(path, sizeof path, "/evidence/entries/%lld", alice_entry); /* the page fragment too */
+    ck_assert_int_eq(get_as(&d, &bob, "GET", path, &r), 404);
+    it_response_free(&r);
+    ck_assert_int_eq(get_as(&d, &alice, "GET", path, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "data-evidence-upload"));
+    it_response_free(&r);
 
     /* bob as a read-only member of alice's tenant: sees the team entry's files, cannot upload (before the body) */
     long long team_entry = create_entry(&alice, "team");

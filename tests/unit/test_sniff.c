@@ -53,7 +53,7 @@ END_TEST
 START_TEST(text_versus_binary)
 {
     const char *ok[] = {"plain ascii", "caf\xc3\xa9 na\xc3\xafve", "\xe2\x82\xac 100", "emoji \xf0\x9f\x98\x80",
-                        "\xef\xbb\xbf" "BOM first", "a,b,c\r\n1,2,3\r\n", "# Title\n\n* item\n"};
+                        ("\xef\xbb\xbf" "BOM first"), "a,b,c\r\n1,2,3\r\n", "# Title\n\n* item\n"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         ck_assert_msg(ar_sniff_buffer(ok[i], strlen(ok[i])) == AR_FILETYPE_TEXT, "should be text: %zu", i);
         for (size_t c = 1; c <= 3; c++) ck_assert_int_eq(sniff_chunked(ok[i], strlen(ok[i]), c), AR_FILETYPE_TEXT);

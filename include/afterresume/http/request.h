@@ -79,6 +79,8 @@ typedef struct ar_request {
     char *set_cookies[4];        /* Set-Cookie values added to whatever response is built */
     int nset_cookies;
     char retry_after[16];        /* Retry-After for a 429 decided inside a handler */
+    const char *pending_headers[8][2]; /* ar_response_header before the response exists: added when it is built */
+    int npending_headers;
     /* bookkeeping */
     double started;              /* monotonic seconds */
     ar_arena arena;

@@ -28,7 +28,7 @@ void ar_respond_stream(ar_request *req, int status, const char *content_type, lo
  * (each other byte or character becomes '_'); filename* is only added when the fallback differs. Control
  * characters never reach the header. An empty or NULL name becomes "download". Appends to out. */
 void ar_content_disposition(ar_buf *out, const char *disposition, const char *filename);
-/* Add a header to the response already built (e.g. Allow, Retry-After). */
+/* Add a header to the response: the one already built, or (called before) the one built next. */
 void ar_response_header(ar_request *req, const char *name, const char *value);
 
 /* Install a built MHD response (replacing any earlier one) and add the common security headers. */
