@@ -12,6 +12,7 @@
 #                     so the 1M rows are seeded only once)
 #        PORT / FLOOR_PORT   daemon / floor ports (default 18480 / 18481)
 #        THREADS, CONNECTIONS, DURATION, WARMUP   wrk settings (default 2, 32, 10s, 2s)
+#        PROFILE=0    skip the service-level profile (tests/bench/worklog_profile.c, needs $BUILD/libafterresume.a)
 #        ONLY         space-separated row names to run (floor floor_list floor_list_tx floor_auth_list healthz me list list_filtered
 #                     search_rare search_common); default all
 set -euo pipefail
@@ -137,3 +138,12 @@ echo
 echo "floor: one prepared query per request; floor_list: the 20-row list query (1 round trip); floor_list_tx:"
 echo "the same in an RLS transaction like ar_ctx_tx (4); floor_auth_list: token lookup transaction + list_tx (8)."
 echo "stmt/req: database statements of the daemon (BEGIN/COMMIT and set_config included) per request."
+
+if [ "${PROFILE:-1}" = 1 ] && [ -f "$BUILD/libafterresume.a" ]; then
+    echo
+    echo "service-level profile (one thread, no HTTP; tests/bench/worklog_profile.c):"
+    cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -o "$VARDIR/worklog_profile" "$here/worklog_profile.c" "$BUILD/libafterresume.a" \
+        $(pkg-config --cflags --libs libmicrohttpd libpq jansson libsodium libcurl hiredis zlib) -lpthread -lm
+    "$VARDIR/worklog_profile" "$token" "$bench_tenant" "$bench_user" 2000
+fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
