@@ -105,7 +105,10 @@ static const ar_db_stmt statements[] = {
      "ts_headline('english', e.content, " TSQ ", " HEADLINE_OPTS ") "
      "FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS "WHERE e.tenant_id = $1 "
      "ORDER BY page.title_hit DESC, page.rank DESC, e.occurred_on DESC, e.id DESC"},
-    {"worklog_custom_plans", "SET LOCAL plan_cache_mode = force_custom_plan"},
+    /* Custom plans for the filtered statements; and a query of stop words only ("the") makes PostgreSQL send a
+     * NOTICE that libpq would print on stderr, in the middle of the JSON log. */
+    {"worklog_custom_plans",
+     "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('client_min_messages', 'warning', true)"},
     {"worklog_tags",
      "SELECT t, count(*) FROM worklog_entries e CROSS JOIN LATERAL unnest(e.tags) t "
      "WHERE" VISIBLE "AND e.deleted_at IS NULL AND left(t, length($3)) = $3 "

@@ -547,6 +547,10 @@ START_TEST(search_ranks_title_first_and_highlights_safely)
     }
     ck_assert_int_eq(seen[0], title_hit);
     ck_assert(seen[1] != seen[2] && seen[1] != seen[0] && seen[2] != seen[0]);
+    /* stop words only: nothing found, and no NOTICE leaks into the daemon's log (checked at the end) */
+    ck_assert_int_eq(api(&a, "GET", "/api/worklogs/?search=the", NULL, &e), 200);
+    ck_assert_int_eq(json_array_size(json_object_get(e, "results")), 0);
+    json_decref(e);
     /* tags with counts */
     ck_assert_int_eq(api(&a, "GET", "/api/tags/", NULL, &e), 200);
     ck_assert_int_eq(json_array_size(json_object_get(e, "results")), 2);
@@ -740,6 +744,7 @@ START_TEST(no_worklog_statement_failed)
      * are the only expected failures: SQLSTATE 23505). */
     char *log = it_read_file(d.log_path);
     ck_assert_ptr_nonnull(log);
+    ck_assert_msg(strstr(log, "NOTICE") == NULL, "a database notice reached the log; see %s", d.log_path);
     for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
         if (!strstr(line, "database statement failed") || !strstr(line, "\"statement\":\"worklog_")) continue;
         ck_assert_msg(strstr(line, "\"sqlstate\":\"23505\"") != NULL, "statement failed: %s", line);
