@@ -203,15 +203,21 @@ int ar_ai_job_settle(ar_job_ctx *jc, const ar_ai_calls *calls, int succeeded, ar
     if (!succeeded && succeeded != AR_AI_SETTLE_FINAL_FAILURE && jc->attempt < jc->max_attempts)
         return 0; /* the job will be retried: the hold stays for the next attempt */
     if (!succeeded || succeeded == AR_AI_SETTLE_FINAL_FAILURE) return ar_billing_void(jc->ctx, hold_id, NULL, err);
+    /* One usage row per provider and model (the local provider: one per job). */
     ar_billing_usage_row rows[AR_AI_MAX_CALLS];
     size_t n = 0;
     int remote = 0;
-    for (int i = 0; calls && i < calls->count && n < AR_AI_MAX_CALLS; i++) {
+    for (int i = 0; calls && i < calls->count; i++) {
         const ar_ai_call *call = &calls->call[i];
         int local = strcmp(call->provider, "local") == 0;
         remote |= !local;
-        rows[n++] = (ar_billing_usage_row){local ? "per_job" : "tokens", call->provider, call->model,
-                                           call->prompt_tokens, call->completion_tokens, local ? 1 : 0};
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (strcmp(rows[k].provider, call->provider) == 0 && strcmp(rows[k].model, call->model) == 0) break;
+        if (k == n) rows[n++] = (ar_billing_usage_row){local ? "per_job" : "tokens", call->provider, call->model, 0, 0,
+                                                       local ? 1 : 0};
+        rows[k].prompt_tokens += call->prompt_tokens;
+        rows[k].completion_tokens += call->completion_tokens;
     }
     long long actual = remote ? -1 : ar_ai_runtime_local_job_cents();
     ar_billing_post_result res;

@@ -39,6 +39,7 @@ static const rl_class classes[] = {
     {"export_user", "AR_RATE_LIMIT_EXPORT_USER", 5, 3600, 0},
     {"api_token", "AR_RATE_LIMIT_API_TOKEN", 600, 60, 0},
     {"csp_report", "AR_RATE_LIMIT_CSP_REPORT", 60, 60, 0},
+    {"share_view", "AR_RATE_LIMIT_SHARE_VIEW", 60, 60, 0},
 };
 #define CLASS_COUNT (sizeof classes / sizeof classes[0])
 
@@ -48,7 +49,7 @@ typedef struct rl_setting {
 } rl_setting;
 
 static rl_setting settings[CLASS_COUNT] = {
-    {5, 300}, {5, 300}, {3, 3600}, {10, 3600}, {5, 3600}, {20, 3600}, {5, 3600}, {600, 60}, {60, 60},
+    {5, 300}, {5, 300}, {3, 3600}, {10, 3600}, {5, 3600}, {20, 3600}, {5, 3600}, {600, 60}, {60, 60}, {60, 60},
 };
 
 /* INCR, and give the key the window as its TTL when it has none (first hit, or a key left without one);

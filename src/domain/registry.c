@@ -25,4 +25,5 @@ void ar_domain_register_all(void)
     /* career material */
     ar_ai_jobs_register();
     ar_skills_register();
+    ar_reports_register();
 }

@@ -107,6 +107,15 @@ const ar_route ar_routes[] = {
     {AR_POST, "/api/billing/topup/session/", api_billing_topup_session, AR_AUTH_USER, "owner", 1, NULL, AR_BODY_JSON},
     {AR_POST, "/api/billing/webhook/", api_billing_webhook, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_RAW}, /* signed */
     /* career material API: enhancement, skills, reports, share links (src/api/career.c) */
+    {AR_POST, "/api/reports/generate/", api_reports_generate, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_JSON},
+    {AR_GET, "/api/reports/", api_reports_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/reports/{id}/", api_reports_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_PATCH, "/api/reports/{id}/", api_reports_update, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_DELETE, "/api/reports/{id}/", api_reports_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/reports/{id}/export", api_reports_export, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/reports/{id}/share/", api_reports_share_create, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_GET, "/api/reports/{id}/share/", api_reports_share_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_DELETE, "/api/share-links/{id}/", api_share_links_revoke, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/admin/passkeys/", api_passkeys_list, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
@@ -205,6 +214,15 @@ const ar_route ar_routes[] = {
     {AR_GET, "/billing/topup/cancel", web_billing_topup_cancel, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
     {AR_GET, "/billing/topup/{id}/status", web_billing_topup_status, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
     /* career material pages (src/web/career.c) */
+    {AR_GET, "/reports", web_reports, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/reports/generate", web_reports_generate, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_FORM},
+    {AR_GET, "/reports/{id}", web_report_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/reports/{id}/progress", web_report_progress, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/reports/{id}/edit", web_report_edit, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/reports/{id}/delete", web_report_delete, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/reports/{id}/share", web_report_share, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/share-links/{id}/revoke", web_share_link_revoke, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/share/{token}", web_share_view, AR_AUTH_PUBLIC, NULL, 0, "share_view", AR_BODY_NONE},
     {AR_GET, "/static/{*path}", web_static, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
 };
 

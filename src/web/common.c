@@ -24,6 +24,9 @@ static const struct {
     {"passkey_revoked", "success", "The invite passkey was revoked."},
     {"user_updated", "success", "The user was updated."},
     {"limit_reset", "success", "The rate-limit counter was reset."},
+    {"report_saved", "success", "The report was saved."},
+    {"report_deleted", "success", "The report was deleted."},
+    {"share_revoked", "success", "The share link was revoked: it no longer opens the report."},
 };
 
 void web_page(ar_request *req, int status, const char *page, const char *title, json_t *data)

@@ -282,3 +282,13 @@
 // == billing ==
 
 // == career material ==
+// "Print / PDF" buttons on report pages (the print stylesheet hides navigation and actions).
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('[data-print]');
+  if (button) window.print();
+});
+// A freshly created share link: select it so it can be copied at once.
+(() => {
+  const url = document.getElementById('new-share-url');
+  if (url) url.addEventListener('focus', () => url.select());
+})();

@@ -115,15 +115,35 @@ int it_daemon_run_expect_exit(const char *const *extra_env, int timeout_s, char 
     return -1;
 }
 
+/* Whether pid has exited (gone, or a zombie waiting for its parent), for processes that are not our children
+ * (a forked test stopping the daemon its suite started). */
+static int exited_elsewhere(pid_t pid)
+{
+    char path[64], stat[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 1;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *close_paren = strrchr(stat, ')');
+    return close_paren && close_paren[1] == ' ' && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 int it_daemon_stop(it_daemon *d)
 {
     if (d->pid <= 0) return -1;
     kill(d->pid, SIGTERM);
     for (int i = 0; i < 300; i++) {
         int st;
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+        pid_t w = waitpid(d->pid, &st, WNOHANG);
+        if (w == d->pid) {
             d->pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        if (w < 0 && exited_elsewhere(d->pid)) {
+            d->pid = 0;
+            return 0;
         }
         sleep_ms(50);
     }

@@ -110,7 +110,16 @@ void api_billing_admin_threshold(ar_request *req);
 void api_billing_topup_session(ar_request *req);
 void api_billing_webhook(ar_request *req);
 
-/* src/api/career.c */
+/* src/api/career.c (enhancement, skills) and src/api/reports.c (reports, share links) */
+void api_reports_generate(ar_request *req);
+void api_reports_list(ar_request *req);
+void api_reports_detail(ar_request *req);
+void api_reports_update(ar_request *req);
+void api_reports_delete(ar_request *req);
+void api_reports_export(ar_request *req);
+void api_reports_share_create(ar_request *req);
+void api_reports_share_list(ar_request *req);
+void api_share_links_revoke(ar_request *req);
 
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */

@@ -28,5 +28,6 @@ void ar_topups_register(void);   /* src/domain/topups.c */
 /* career material */
 void ar_ai_jobs_register(void);
 void ar_skills_register(void);
+void ar_reports_register(void);
 
 #endif

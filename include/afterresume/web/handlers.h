@@ -103,6 +103,15 @@ void web_billing_topup_success(ar_request *req);
 void web_billing_topup_status(ar_request *req);
 void web_billing_topup_cancel(ar_request *req);
 
-/* src/web/career.c */
+/* src/web/career.c (enhancement, skills) and src/web/reports.c (reports, share links) */
+void web_reports(ar_request *req);
+void web_reports_generate(ar_request *req);
+void web_report_detail(ar_request *req);
+void web_report_progress(ar_request *req);
+void web_report_edit(ar_request *req);
+void web_report_delete(ar_request *req);
+void web_report_share(ar_request *req);
+void web_share_link_revoke(ar_request *req);
+void web_share_view(ar_request *req);
 
 #endif
