@@ -1,7 +1,8 @@
 /* test_zip.c — the streaming ZIP writer, checked by an independent reader: each archive is opened by Python's
  * zipfile (testzip() re-reads every entry and checks its CRC-32), and every entry's size, SHA-256, UTF-8 flag
  * and compression method are compared with what was written. Also: names that must be refused, duplicate
- * names, a sink that fails (sticky error), >65,535 entries (ZIP64 end records). */
+ * names, a sink that fails (sticky error), >65,535 entries (ZIP64 end records), an entry past 4 GiB and an entry
+ * whose offset is past 4 GiB (ZIP64 data descriptor and extra fields; written sparse, so no disk is used). */
 #include <check.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -290,16 +291,98 @@ START_TEST(many_entries_use_zip64_end_records)
 }
 END_TEST
 
+/* A sink into a file that turns the writes of one static zero block into holes: a 4 GiB entry costs no disk. */
+static unsigned char zero_block[1 << 20];
+
+typedef struct sparse_sink {
+    int fd;
+} sparse_sink;
+
+static int to_sparse_file(void *arg, const void *data, size_t len, ar_error *err)
+{
+    sparse_sink *s = arg;
+    const unsigned char *p = data;
+    if (p >= zero_block && p + len <= zero_block + sizeof zero_block) {
+        if (lseek(s->fd, (off_t)len, SEEK_CUR) < 0) return ar_error_set(err, AR_ERR_UNAVAILABLE, "lseek"), -1;
+        return 0;
+    }
+    while (len > 0) {
+        ssize_t n = write(s->fd, p, len);
+        if (n <= 0) return ar_error_set(err, AR_ERR_UNAVAILABLE, "write"), -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static const char *big_checker =
+    "import sys, zipfile\n"
+    "z = zipfile.ZipFile(sys.argv[1])\n"
+    "big = z.getinfo('big/zeros.bin')\n"
+    "assert big.file_size == int(sys.argv[2]) and big.compress_type == 0, (big.file_size, big.compress_type)\n"
+    "n = 0\n"
+    "with z.open(big) as f:\n"
+    "    while True:\n"
+    "        b = f.read(1 << 24)\n"
+    "        if not b: break\n"
+    "        assert not b.strip(b'\\0'), 'non-zero byte'\n"
+    "        n += len(b)\n"
+    "assert n == big.file_size\n"
+    "after = z.getinfo('after.txt')\n"
+    "assert after.header_offset > 2**32, after.header_offset\n"
+    "assert z.read('after.txt') == b'after the big one'\n"
+    "print('ok', len(z.infolist()), big.file_size)\n"; /* reading to the end checked the CRC-32 */
+
+START_TEST(entries_past_4gib_use_zip64)
+{
+    char path[64], script[] = "/tmp/ar_zipbig_XXXXXX", out[2048];
+    strcpy(path, "/tmp/ar_ziptest_XXXXXX");
+    sparse_sink s = {mkstemp(path)};
+    ck_assert_int_ge(s.fd, 0);
+    ar_zip *z = ar_zip_new_sink(to_sparse_file, &s);
+    ar_error err = {0};
+    const uint64_t big = (4ull << 30) + (1u << 20) + 5;
+    ck_assert_int_eq(ar_zip_add(z, "first.txt", "first", 5, 0, &err), 0);
+    ck_assert_int_eq(ar_zip_begin(z, "big/zeros.bin", 0, AR_ZIP_STORE, &err), 0);
+    for (uint64_t left = big; left > 0;) {
+        size_t n = left > sizeof zero_block ? sizeof zero_block : (size_t)left;
+        ck_assert_int_eq(ar_zip_write(z, zero_block, n, &err), 0);
+        left -= n;
+    }
+    ck_assert_int_eq(ar_zip_add(z, "after.txt", "after the big one", 17, 0, &err), 0);
+    uint64_t total = 0;
+    ck_assert_int_eq(ar_zip_close(z, &total, &err), 0);
+    ck_assert_uint_gt(total, big);
+    ck_assert_int_eq(lseek(s.fd, 0, SEEK_END), (off_t)total);
+    close(s.fd);
+    int fd = mkstemp(script);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, big_checker, strlen(big_checker)), (ssize_t)strlen(big_checker));
+    close(fd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "python3 %s %s %llu 2>&1", script, path, (unsigned long long)big);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    unlink(script);
+    unlink(path);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "python zipfile: %s", out);
+    ck_assert_ptr_nonnull(strstr(out, "ok 3"));
+}
+END_TEST
+
 Suite *zip_suite(void)
 {
     Suite *s = suite_create("zip");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 300); /* the 4 GiB entry: a few seconds of CRC-32 on an idle machine */
     tcase_add_test(tc, names_are_checked);
     tcase_add_test(tc, archive_read_back_by_python);
     tcase_add_test(tc, empty_archive);
     tcase_add_test(tc, sink_output_and_sticky_errors);
     tcase_add_test(tc, many_entries_use_zip64_end_records);
+    tcase_add_test(tc, entries_past_4gib_use_zip64);
     suite_add_tcase(s, tc);
     return s;
 }
