@@ -411,7 +411,7 @@ void api_attachments_download(ar_request *req)
         ar_respond_error_code(req, AR_ERR_UNAVAILABLE, "The file cannot be read right now; try again later.");
         return;
     }
-    ar_attachments_record_download(&req->ctx, att);
+    if (req->method != AR_HEAD) ar_attachments_record_download(&req->ctx, att); /* HEAD sends no bytes */
     ar_buf disposition = AR_BUF_INIT;
     ar_content_disposition(&disposition, "attachment", json_string_value(json_object_get(att, "filename")));
     ar_respond_stream(req, 200, json_string_value(json_object_get(att, "mime_type")), ar_storage_reader_size(reader),

@@ -576,6 +576,42 @@ static int raw_request(int port, const char *head, const char *body, size_t body
     return n > 0 ? 0 : -1;
 }
 
+/* A document exactly at the 50 MiB limit goes through; prints the measured upload and download rates. */
+START_TEST(largest_document_round_trip)
+{
+    size_t len = 50 * 1024 * 1024;
+    unsigned char *pdf = random_bytes(len + 1, "%PDF-1.7\n", 9);
+    int before = count_objects();
+    double t0 = now_s();
+    it_response r;
+    ck_assert_int_eq(upload(&d, &alice, alice_entry, "max.pdf", pdf, len, &r), 201);
+    double t1 = now_s();
+    json_t *j = body_json(&r);
+    long long id = json_integer_value(json_object_get(json_array_get(json_object_get(j, "attachments"), 0), "id"));
+    json_decref(j);
+    it_response_free(&r);
+    char url[96];
+    snprintf(url, sizeof url, "/api/attachments/%lld/download", id);
+    double t2 = now_s();
+    ck_assert_int_eq(get_as(&d, &alice, "GET", url, &r), 200);
+    double t3 = now_s();
+    ck_assert_uint_eq(r.body.len, len);
+    ck_assert(memcmp(r.body.data, pdf, len) == 0);
+    it_response_free(&r);
+    fprintf(stderr, "figure: 50 MiB evidence upload %.0f ms (%.0f MiB/s), download %.0f ms (%.0f MiB/s), local backend\n",
+            (t1 - t0) * 1000, 50 / (t1 - t0), (t3 - t2) * 1000, 50 / (t3 - t2));
+    snprintf(url, sizeof url, "/api/worklogs/%lld/attachments/%lld/", alice_entry, id);
+    ck_assert_int_eq(get_as(&d, &alice, "DELETE", url, &r), 204);
+    it_response_free(&r);
+    /* one byte more is refused, and nothing stays behind */
+    ck_assert_int_eq(upload(&d, &alice, alice_entry, "over.pdf", pdf, len + 1, &r), 413);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "50 MiB limit for documents"));
+    it_response_free(&r);
+    free(pdf);
+    ck_assert_int_eq(count_objects(), before);
+}
+END_TEST
+
 START_TEST(limits_answer_413)
 {
     int before = count_objects();
@@ -867,6 +903,7 @@ Suite *attachments_suite(void)
     tcase_add_unchecked_fixture(tc, start, stop);
     tcase_add_test(tc, upload_download_round_trip_local);
     tcase_add_test(tc, types_must_agree);
+    tcase_add_test(tc, largest_document_round_trip);
     tcase_add_test(tc, limits_answer_413);
     tcase_add_test(tc, quota_exceeded_leaves_nothing);
     tcase_add_test(tc, other_tenants_and_roles);
