@@ -3,7 +3,8 @@
  * (checked by Python's zipfile) holds the workspace's JSON and the evidence bytes exactly as stored (one file
  * uploaded through the evidence API, two stored directly), and nothing
  * of another workspace; another user cannot download it (404), an unfinished one answers 409, an expired one
- * 410, and cleanup.exports deletes it from storage; downloads are audited; the job pages list, show and poll
+ * 410, and cleanup.exports deletes it from storage; a cancelled export leaves nothing in storage; downloads are
+ * audited; the job pages list, show and poll
  * (286 once finished); the staff page filters and retries; and a browser starts an export from the page,
  * watches the progress bar move and downloads the ZIP (tests/e2e/export.mjs). */
 #include <check.h>
@@ -532,6 +533,33 @@ START_TEST(expired_export_is_gone_and_cleaned_up)
 }
 END_TEST
 
+START_TEST(cancelled_export_leaves_nothing_behind)
+{
+    client a = {0};
+    signup(&a, "canceller");
+    long long id = start_export(&a);
+    char path[96];
+    snprintf(path, sizeof path, "/api/jobs/%lld/cancel/", id);
+    it_response r;
+    usleep(300 * 1000); /* usually running by now (each step waits 250 ms); queued works too */
+    ck_assert_int_eq(request(&a, "POST", path, NULL, NULL, 1, &r), 200);
+    it_response_free(&r);
+    json_t *job = wait_job(&a, id, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(job, "status")), "cancelled");
+    ck_assert(json_is_null(json_object_get(job, "result")));
+    json_decref(job);
+    /* no archive of this workspace in storage, finished or half-written */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test -z \"$(find '%s' -type f -path '*t/%lld/exp/*' 2>/dev/null)\"", storage_dir, a.tenant_id);
+    ck_assert_msg(system(cmd) == 0, "an export object was left behind");
+    snprintf(cmd, sizeof cmd, "test -z \"$(find '%s/.tmp' -type f 2>/dev/null)\"", storage_dir);
+    ck_assert_msg(system(cmd) == 0, "a temp file was left behind");
+    snprintf(path, sizeof path, "/api/exports/%lld/download", id);
+    ck_assert_int_eq(request(&a, "GET", path, NULL, NULL, 0, &r), 409);
+    it_response_free(&r);
+}
+END_TEST
+
 START_TEST(job_pages_list_filter_and_act)
 {
     client a = {0};
@@ -703,6 +731,7 @@ Suite *exports_suite(void)
     tcase_add_unchecked_fixture(tc, start, stop);
     tcase_add_test(tc, export_runs_progresses_and_holds_only_the_workspace);
     tcase_add_test(tc, expired_export_is_gone_and_cleaned_up);
+    tcase_add_test(tc, cancelled_export_leaves_nothing_behind);
     tcase_add_test(tc, job_pages_list_filter_and_act);
     tcase_add_test(tc, staff_page_filters_retries_and_cancels);
     tcase_add_test(tc, browser_export_from_the_page);
