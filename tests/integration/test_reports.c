@@ -359,6 +359,26 @@ START_TEST(share_links_public_view_revoke_expiry)
 }
 END_TEST
 
+/* Browser: generate a weekly report from ten entries with the local provider, watch it appear, follow a
+ * citation, share it and open the link in a fresh browser context (tests/e2e/reports.mjs). */
+START_TEST(browser_generate_cite_share)
+{
+    it_user a;
+    it_user_new(&d, db_url, &a, "rbr");
+    credit(&a, 1000);
+    long long ids[10];
+    log_ten(&a, ids);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "node tests/e2e/reports.mjs %s %s 'correct horse battery' > /tmp/ar-e2e-reports.log 2>&1",
+             d.base_url, a.name);
+    int rc = system(cmd);
+    char *log = it_read_file("/tmp/ar-e2e-reports.log");
+    ck_assert_msg(rc == 0, "tests/e2e/reports.mjs failed:\n%s", log ? log : "(no output)");
+    ck_assert_ptr_nonnull(strstr(log, "ok   - every bullet cites entries"));
+    free(log);
+}
+END_TEST
+
 START_TEST(foreign_citation_from_model_is_dropped_and_flagged)
 {
     int port = it_free_port();
@@ -417,6 +437,7 @@ Suite *reports_suite(void)
     tcase_add_test(tc, weekly_report_local_cites_selected_entries);
     tcase_add_test(tc, validation_and_other_users);
     tcase_add_test(tc, share_links_public_view_revoke_expiry);
+    tcase_add_test(tc, browser_generate_cite_share);
     tcase_add_test(tc, foreign_citation_from_model_is_dropped_and_flagged);
     suite_add_tcase(s, tc);
     return s;
