@@ -87,7 +87,12 @@ void api_worklogs_list(ar_request *req)
         .limit = (int)limit,
         .deleted = query_flag(req, "deleted"),
     };
-    answer(req, 200, ar_worklog_list(&req->ctx, &f, &err), &err);
+    ar_buf page = AR_BUF_INIT;
+    if (ar_worklog_list_text(&req->ctx, &f, &page, &err) != 0)
+        fail(req, &err);
+    else
+        ar_respond_text(req, 200, "application/json", ar_buf_cstr(&page), page.len);
+    ar_buf_free(&page);
 }
 
 void api_worklogs_create(ar_request *req)

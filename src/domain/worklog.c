@@ -181,42 +181,108 @@ static json_t *col_json(const PGresult *r, int row, int col)
     return v ? v : json_array();
 }
 
-/* An entry from ENTRY_COLS at row (list rows add content_truncated at column COL_COUNT). */
+/* ---- entries as JSON text ------------------------------------------------------------------------------
+ * An entry is written straight from the row as JSON text (the list's hot path never builds jansson objects);
+ * the json_t forms parse that text, so the shape is defined once, here. */
+
+/* A JSON string (PostgreSQL text is valid UTF-8; control characters are escaped). */
+static void put_json_string(ar_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    ar_buf_putc(b, '"');
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') continue;
+        ar_buf_append(b, run, (size_t)((const char *)p - run));
+        run = (const char *)p + 1;
+        switch (*p) {
+        case '"': ar_buf_puts(b, "\\\""); break;
+        case '\\': ar_buf_puts(b, "\\\\"); break;
+        case '\n': ar_buf_puts(b, "\\n"); break;
+        case '\r': ar_buf_puts(b, "\\r"); break;
+        case '\t': ar_buf_puts(b, "\\t"); break;
+        default: {
+            char esc[7] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15], 0};
+            ar_buf_puts(b, esc);
+        }
+        }
+    }
+    ar_buf_puts(b, run);
+    ar_buf_putc(b, '"');
+}
+
+/* ,"name":<value> with the column as a string, a number (PostgreSQL's integer/real text) or raw JSON. */
+enum { COL_STRING, COL_NUMBER, COL_RAW };
+static void put_field(ar_buf *b, const char *name, const PGresult *r, int row, int col, int kind)
+{
+    ar_buf_printf(b, ",\"%s\":", name);
+    if (PQgetisnull(r, row, col))
+        ar_buf_puts(b, kind == COL_RAW ? "[]" : "null");
+    else if (kind == COL_STRING)
+        put_json_string(b, PQgetvalue(r, row, col));
+    else
+        ar_buf_puts(b, PQgetvalue(r, row, col));
+}
+
+/* The entry of ENTRY_COLS at row as a JSON object (list rows: content_truncated from column COL_COUNT; search
+ * rows: rank and the HTML-safe snippet from the columns after it). */
+static void put_entry(ar_buf *b, const PGresult *r, int row, int list, int search)
+{
+    ar_buf_printf(b, "{\"id\":%s", PQgetvalue(r, row, 0));
+    put_field(b, "occurred_on", r, row, 1, COL_STRING);
+    put_field(b, "title", r, row, 2, COL_STRING);
+    put_field(b, "content", r, row, 3, COL_STRING);
+    if (list) ar_buf_printf(b, ",\"content_truncated\":%s", PQgetvalue(r, row, COL_COUNT)[0] == 't' ? "true" : "false");
+    put_field(b, "outcome", r, row, 4, COL_STRING);
+    put_field(b, "impact", r, row, 5, COL_STRING);
+    put_field(b, "next_steps", r, row, 6, COL_STRING);
+    put_field(b, "effort_minutes", r, row, 7, COL_NUMBER);
+    if (PQgetisnull(r, row, 7)) {
+        ar_buf_puts(b, ",\"hours\":null");
+    } else { /* minutes / 60 to two decimals, without trailing zeros ("1.5", "2.0", "0.33") */
+        char h[32];
+        snprintf(h, sizeof h, "%.2f", round(atof(PQgetvalue(r, row, 7)) / 60.0 * 100.0) / 100.0);
+        size_t n = strlen(h);
+        while (n > 0 && h[n - 1] == '0' && h[n - 2] != '.') h[--n] = '\0';
+        ar_buf_printf(b, ",\"hours\":%s", h);
+    }
+    put_field(b, "work_type", r, row, 8, COL_STRING);
+    put_field(b, "status", r, row, 9, COL_STRING);
+    put_field(b, "tags", r, row, 10, COL_RAW); /* array_to_json() text */
+    put_field(b, "client", r, row, 11, COL_NUMBER);
+    put_field(b, "client_name", r, row, 12, COL_STRING);
+    put_field(b, "project", r, row, 13, COL_NUMBER);
+    put_field(b, "project_name", r, row, 14, COL_STRING);
+    put_field(b, "visibility", r, row, 15, COL_STRING);
+    put_field(b, "impact_score", r, row, 16, COL_NUMBER);
+    put_field(b, "impact_score_source", r, row, 17, COL_STRING);
+    put_field(b, "source", r, row, 18, COL_STRING);
+    put_field(b, "import_key", r, row, 19, COL_STRING);
+    put_field(b, "author", r, row, 20, COL_NUMBER);
+    put_field(b, "author_username", r, row, 21, COL_STRING);
+    put_field(b, "created_at", r, row, 22, COL_STRING);
+    put_field(b, "updated_at", r, row, 23, COL_STRING);
+    put_field(b, "deleted_at", r, row, 24, COL_STRING);
+    put_field(b, "attachment_count", r, row, 25, COL_NUMBER);
+    if (search) {
+        put_field(b, "rank", r, row, COL_COUNT + 2, COL_NUMBER);
+        char *snippet = ar_worklog_snippet_html(PQgetvalue(r, row, COL_COUNT + 3));
+        ar_buf_puts(b, ",\"snippet\":");
+        put_json_string(b, snippet);
+        free(snippet);
+    }
+    ar_buf_putc(b, '}');
+}
+
+/* The full entry at row as a json_t. */
 static json_t *row_to_entry(const PGresult *r, int row, int list)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", col_int(r, row, 0));
-    json_object_set_new(o, "occurred_on", col_text(r, row, 1));
-    json_object_set_new(o, "title", col_text(r, row, 2));
-    json_object_set_new(o, "content", col_text(r, row, 3));
-    if (list) json_object_set_new(o, "content_truncated", json_boolean(PQgetvalue(r, row, COL_COUNT)[0] == 't'));
-    json_object_set_new(o, "outcome", col_text(r, row, 4));
-    json_object_set_new(o, "impact", col_text(r, row, 5));
-    json_object_set_new(o, "next_steps", col_text(r, row, 6));
-    json_object_set_new(o, "effort_minutes", col_int(r, row, 7));
-    if (PQgetisnull(r, row, 7))
-        json_object_set_new(o, "hours", json_null());
-    else
-        json_object_set_new(o, "hours", json_real(round(atof(PQgetvalue(r, row, 7)) / 60.0 * 100.0) / 100.0));
-    json_object_set_new(o, "work_type", col_text(r, row, 8));
-    json_object_set_new(o, "status", col_text(r, row, 9));
-    json_object_set_new(o, "tags", col_json(r, row, 10));
-    json_object_set_new(o, "client", col_int(r, row, 11));
-    json_object_set_new(o, "client_name", col_text(r, row, 12));
-    json_object_set_new(o, "project", col_int(r, row, 13));
-    json_object_set_new(o, "project_name", col_text(r, row, 14));
-    json_object_set_new(o, "visibility", col_text(r, row, 15));
-    json_object_set_new(o, "impact_score", col_int(r, row, 16));
-    json_object_set_new(o, "impact_score_source", col_text(r, row, 17));
-    json_object_set_new(o, "source", col_text(r, row, 18));
-    json_object_set_new(o, "import_key", col_text(r, row, 19));
-    json_object_set_new(o, "author", col_int(r, row, 20));
-    json_object_set_new(o, "author_username", col_text(r, row, 21));
-    json_object_set_new(o, "created_at", col_text(r, row, 22));
-    json_object_set_new(o, "updated_at", col_text(r, row, 23));
-    json_object_set_new(o, "deleted_at", col_text(r, row, 24));
-    json_object_set_new(o, "attachment_count", col_int(r, row, 25));
-    return o;
+    ar_buf b;
+    ar_buf_init(&b);
+    put_entry(&b, r, row, list, 0);
+    json_t *o = json_loads(ar_buf_cstr(&b), 0, NULL);
+    ar_buf_free(&b);
+    return o ? o : json_object();
 }
 
 /* The writable fields of a locked row (WRITABLE_SELECT starting at column first) as a canonical object. */
@@ -653,8 +719,16 @@ typedef struct list_args {
     ar_worklog_cursor cur;
     int has_cursor;
     char tag[4 * AR_TAG_MAX_CHARS + 8];
-    json_t *out;
+    ar_buf *out;      /* the page as JSON text, appended from out_start */
+    size_t out_start;
 } list_args;
+
+/* Cut b back to len (a retried transaction starts its page again). */
+static void buf_truncate(ar_buf *b, size_t len)
+{
+    b->len = len;
+    if (b->data) b->data[len] = '\0';
+}
 
 static int list_tx(PGconn *c, void *arg, ar_error *err)
 {
@@ -697,19 +771,15 @@ static int list_tx(PGconn *c, void *arg, ar_error *err)
     PGresult *r = ar_db_exec(c, stmt, nparams, params, err);
     if (!r) return -1;
     int n = PQntuples(r);
-    json_t *results = json_array();
     int shown = n > a->limit ? a->limit : n;
+    buf_truncate(a->out, a->out_start);
+    ar_buf_puts(a->out, "{\"results\":[");
     for (int i = 0; i < shown; i++) {
-        json_t *item = row_to_entry(r, i, 1);
-        if (search) {
-            json_object_set_new(item, "rank", json_real(atof(PQgetvalue(r, i, COL_COUNT + 2))));
-            char *snippet = ar_worklog_snippet_html(PQgetvalue(r, i, COL_COUNT + 3));
-            json_object_set_new(item, "snippet", json_string(snippet));
-            free(snippet);
-        }
-        json_array_append_new(results, item);
+        if (i) ar_buf_putc(a->out, ',');
+        put_entry(a->out, r, i, 1, search);
     }
-    json_t *next = json_null();
+    ar_buf_puts(a->out, "],\"next\":");
+    char text[AR_WORKLOG_CURSOR_MAX] = "";
     if (n > a->limit && shown > 0) {
         ar_worklog_cursor nc = {.kind = search ? 's' : 'd', .id = atoll(PQgetvalue(r, shown - 1, 0))};
         snprintf(nc.occurred_on, sizeof nc.occurred_on, "%s", PQgetvalue(r, shown - 1, 1));
@@ -717,23 +787,22 @@ static int list_tx(PGconn *c, void *arg, ar_error *err)
             nc.title_hit = atoi(PQgetvalue(r, shown - 1, COL_COUNT + 1));
             snprintf(nc.rank, sizeof nc.rank, "%s", PQgetvalue(r, shown - 1, COL_COUNT + 2));
         }
-        char text[AR_WORKLOG_CURSOR_MAX];
-        if (ar_worklog_cursor_encode(&nc, text, sizeof text) == 0) {
-            json_decref(next);
-            next = json_string(text);
-        }
+        if (ar_worklog_cursor_encode(&nc, text, sizeof text) != 0) text[0] = '\0';
     }
     PQclear(r);
-    a->out = json_pack("{s:o,s:o}", "results", results, "next", next);
+    if (text[0])
+        ar_buf_printf(a->out, "\"%s\"}", text); /* base64url: nothing to escape */
+    else
+        ar_buf_puts(a->out, "null}");
     return 0;
 }
 
-json_t *ar_worklog_list(const ar_ctx *ctx, const ar_worklog_filter *f, ar_error *err)
+int ar_worklog_list_text(const ar_ctx *ctx, const ar_worklog_filter *f, ar_buf *out, ar_error *err)
 {
-    if (require_reader(ctx, err) != 0) return NULL;
+    if (require_reader(ctx, err) != 0) return -1;
     ar_worklog_filter none = {0};
     if (!f) f = &none;
-    list_args a = {.ctx = ctx, .f = f};
+    list_args a = {.ctx = ctx, .f = f, .out = out};
     a.limit = f->limit == 0 ? AR_WORKLOG_LIST_DEFAULT : f->limit;
     if (a.limit < 1 || a.limit > AR_WORKLOG_LIST_MAX) ar_error_field(err, "limit", "Ensure this value is from 1 to 100.");
     if (f->start_date && *f->start_date && !ar_worklog_date_ok(f->start_date))
@@ -758,15 +827,29 @@ json_t *ar_worklog_list(const ar_ctx *ctx, const ar_worklog_filter *f, ar_error 
         else
             a.has_cursor = 1;
     }
-    if (err->fields) return ar_error_set(err, AR_ERR_VALIDATION, "Check the list filters."), NULL;
+    if (err->fields) return ar_error_set(err, AR_ERR_VALIDATION, "Check the list filters."), -1;
     a.filtered = (f->start_date && *f->start_date) || (f->end_date && *f->end_date) || a.tag[0] || f->project_id ||
                  f->client_id || (f->work_type && *f->work_type) || (f->status && *f->status) || f->author_id ||
                  f->deleted;
+    a.out_start = out->len;
     if (ar_ctx_tx(ctx, list_tx, &a, err) != 0) {
-        json_decref(a.out);
-        return NULL;
+        buf_truncate(out, a.out_start); /* a failed transaction leaves nothing behind */
+        return -1;
     }
-    return a.out;
+    return 0;
+}
+
+json_t *ar_worklog_list(const ar_ctx *ctx, const ar_worklog_filter *f, ar_error *err)
+{
+    ar_buf b;
+    ar_buf_init(&b);
+    json_t *o = NULL;
+    if (ar_worklog_list_text(ctx, f, &b, err) == 0) {
+        o = json_loads(ar_buf_cstr(&b), 0, NULL);
+        if (!o) ar_error_set(err, AR_ERR_INTERNAL, NULL);
+    }
+    ar_buf_free(&b);
+    return o;
 }
 
 /* ---- tags and heat-map --------------------------------------------------------------------------------- */

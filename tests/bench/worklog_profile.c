@@ -1,10 +1,11 @@
 /* worklog_profile.c — where a worklog API request spends its time, without HTTP: calls the services the
- * daemon calls for `GET /api/worklogs/?limit=20` with a bearer token (the token lookup, an empty ar_ctx_tx,
+ * daemon calls for `GET /api/worklogs/?limit=20` with a bearer token (the token lookup, the token's rate-limit
+ * hit in Valkey, an empty ar_ctx_tx,
  * ar_worklog_list, the JSON encoding, searches) in a loop on one thread and prints per-call latency.
  *
  *   cc -O2 -Iinclude -o worklog_profile tests/bench/worklog_profile.c BUILD/libafterresume.a \
  *      $(pkg-config --cflags --libs libmicrohttpd libpq jansson libsodium libcurl hiredis zlib) -lpthread -lm
- *   DATABASE_URL=... ./worklog_profile TOKEN TENANT USER [ITERATIONS]
+ *   DATABASE_URL=... VALKEY_URL=... ./worklog_profile TOKEN TENANT USER [ITERATIONS]
  * Run by tests/bench/worklog.sh (PROFILE=1). */
 #include <jansson.h>
 #include <sodium.h>
@@ -14,7 +15,9 @@
 #include <time.h>
 
 #include "afterresume/db/db.h"
+#include "afterresume/domain/ratelimit.h"
 #include "afterresume/domain/registry.h"
+#include "afterresume/jobs/valkey.h"
 #include "afterresume/domain/tokens.h"
 #include "afterresume/domain/worklog.h"
 
@@ -73,6 +76,21 @@ int main(int argc, char **argv)
         t[i] = now_us() - s;
     }
     report("token lookup (1 tx, 4 statements)", t, n);
+
+    const char *valkey = getenv("VALKEY_URL");
+    if (valkey && ar_valkey_configure(valkey, &err) == 0 && ar_ratelimit_configure(&err) == 0) {
+        for (int i = 0; i < n; i++) {
+            int retry = 0;
+            double s = now_us();
+            if (ar_ratelimit_hit("api_token", "worklog-profile", &retry, &err) < 0) {
+                fprintf(stderr, "rate limit: %s\n", err.message);
+                return 1;
+            }
+            t[i] = now_us() - s;
+        }
+        report("rate-limit hit (Valkey EVAL)", t, n);
+        ar_valkey_thread_close();
+    }
 
     for (int i = 0; i < n; i++) {
         double s = now_us();

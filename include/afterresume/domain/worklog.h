@@ -35,6 +35,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "afterresume/core/buf.h"
 #include "afterresume/core/error.h"
 #include "afterresume/domain/context.h"
 
@@ -181,6 +182,10 @@ typedef struct ar_worklog_filter {
  * parameters (start_date, end_date, tag, project, client, work_type, status, search, cursor, limit). There is
  * no total count (it would cost a second scan of the tenant's entries on every page). */
 json_t *ar_worklog_list(const ar_ctx *ctx, const ar_worklog_filter *f, ar_error *err);
+
+/* The same page as JSON text appended to out (the API's hot path: no intermediate json_t). 0, or -1 with err
+ * and out as it was. */
+int ar_worklog_list_text(const ar_ctx *ctx, const ar_worklog_filter *f, ar_buf *out, ar_error *err);
 
 /* Entries per day for a heat-map: the caller's own entries (not deleted) with occurred_on in the 12 months
  * ending on `end_date` (YYYY-MM-DD; NULL = today, UTC), i.e. from end_date - 1 year + 1 day to end_date:
