@@ -403,6 +403,22 @@ START_TEST(csv_with_bad_rows_imports_nothing_and_names_them)
     json_decref(res);
     ck_assert_int_eq(count_entries(c.tenant_id), 0);
 
+    /* errors only the database can see (a project of another client) are rows too, and roll everything back */
+    const char *refs = "date,content,client,project\n2024-01-01,x,Client A,P1\n2024-01-02,y,Client B,P1\n";
+    res = import_doc(&c, refs, strlen(refs), "text/csv", NULL, 422);
+    rows = json_object_get(json_object_get(res, "error"), "rows");
+    ck_assert_int_eq(json_array_size(rows), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rows, 0), "row")), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "field")), "project_name");
+    json_decref(res);
+    ck_assert_int_eq(count_entries(c.tenant_id), 0);
+    PGconn *pc = it_pg_connect_to(db_url);
+    it_exec(pc, "SELECT set_config('app.bypass_rls','on',false)");
+    char q[200];
+    snprintf(q, sizeof q, "SELECT count(*) FROM clients WHERE tenant_id = %lld", c.tenant_id);
+    ck_assert_int_eq(it_query_long(pc, q), 0);
+    PQfinish(pc);
+
     /* file-level problems: 400 naming the file or mapping */
     const char *no_content = "date,title\n2024-01-01,x\n";
     res = import_doc(&c, no_content, strlen(no_content), "text/csv", NULL, 400);
