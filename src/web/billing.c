@@ -131,7 +131,14 @@ static void billing_page(ar_request *req, int status, json_t *extra)
 
     /* ledger history */
     const char *page_text = ar_req_query(req, "page");
-    long long page = page_text ? atoll(page_text) : 1;
+    long long page = 0;
+    for (const char *p = page_text ? page_text : ""; *p && page <= 1000000; p++) {
+        if (*p < '0' || *p > '9') {
+            page = 0;
+            break;
+        }
+        page = page * 10 + (*p - '0');
+    }
     if (page < 1 || page > 1000000) page = 1;
     json_t *ledger = ar_billing_ledger_list(&req->ctx, LEDGER_PAGE_SIZE, (page - 1) * LEDGER_PAGE_SIZE, &err);
     ar_error_clear(&err);
