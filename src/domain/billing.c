@@ -1305,7 +1305,7 @@ int ar_billing_tokens_month(const ar_ctx *ctx, long long *prompt_tokens, long lo
     return 0;
 }
 
-/* Strict YYYY-MM-DD (the database checks the calendar). */
+/* Strict YYYY-MM-DD with a real calendar day (so no date cast can fail in SQL). */
 static int date_shape(const char *s)
 {
     if (!s) return 1;
@@ -1317,8 +1317,10 @@ static int date_shape(const char *s)
             return 0;
         }
     }
-    int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
-    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+    int y = atoi(s), m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
 }
 
 /* Resolve [since, until] (defaults: the last 30 days) into since_out / until_out; validates the range. */

@@ -844,6 +844,10 @@ START_TEST(json_api_over_http)
     it_response_free(&r);
     ck_assert_int_eq(call(ta, "GET", "/api/billing/usage/?since=2026-13-01", NULL, &r), 400);
     it_response_free(&r);
+    ck_assert_int_eq(call(ta, "GET", "/api/billing/usage/?since=2025-02-29", NULL, &r), 400);
+    it_response_free(&r);
+    ck_assert_int_eq(call(ta, "GET", "/api/billing/usage/?since=2024-02-29&until=2024-03-01", NULL, &r), 200);
+    it_response_free(&r);
     ck_assert_int_eq(call(ta, "GET", "/api/billing/usage/?since=2020-01-01&until=2026-01-01", NULL, &r), 400);
     it_response_free(&r);
 
@@ -875,6 +879,12 @@ START_TEST(json_api_over_http)
     char cd[200];
     ck_assert_ptr_nonnull(it_header(&r, "Content-Disposition", cd, sizeof cd));
     ck_assert_ptr_nonnull(strstr(cd, "ledger_export_"));
+    it_response_free(&r);
+    ck_assert_int_eq(call(ts, "GET", "/api/billing/admin/ledger.csv?start=2025-02-30", NULL, &r), 400);
+    it_response_free(&r);
+    snprintf(body, sizeof body, "/api/billing/admin/ledger.csv?tenant=%lld&start=2000-01-01&end=2000-01-02", tenant_a);
+    ck_assert_int_eq(call(ts, "GET", body, NULL, &r), 200);
+    ck_assert_ptr_null(strstr(ar_buf_cstr(&r.body), ",usage,"));   /* header only: nothing that old */
     it_response_free(&r);
     ck_assert_int_eq(call(ta, "GET", "/api/billing/admin/ledger.csv", NULL, &r), 403);
     it_response_free(&r);
