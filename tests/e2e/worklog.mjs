@@ -91,6 +91,17 @@ try {
   check('the heat-map counts it', /aria-label="1 entry on /.test(timeline));
   if (shots) await shot(page, 'worklog-timeline', true);
 
+  // Quick-add while on the timeline: the list refreshes itself (HX-Trigger worklog-changed), no reload.
+  await page.evaluate(() => { window.__stay = true; });
+  await page.click('.site-header .quick-add-open');
+  await page.waitForSelector('#quick-add-dialog[open] #qa-content');
+  await page.fill('#qa-title', `Second ${word} entry`);
+  await page.fill('#qa-content', 'Logged from the timeline.');
+  await page.click('#quick-add-dialog button[type="submit"]');
+  await page.waitForFunction((t) => document.querySelector('#worklog-results').textContent.includes(t),
+    `Second ${word} entry`, { timeout: 10000 });
+  check('quick-add on the timeline updates it in place', await page.evaluate(() => window.__stay === true));
+
   // Live search: typing a word updates the results without a page load.
   await page.evaluate(() => { window.__noReload = true; });
   await page.fill('#worklog-search', word);
