@@ -30,13 +30,13 @@ static const ar_db_stmt statements[] = {
      "updated_at = CASE WHEN (schedules.cron, schedules.job_type, schedules.payload) IS DISTINCT FROM "
      "(EXCLUDED.cron, EXCLUDED.job_type, EXCLUDED.payload) THEN now() ELSE schedules.updated_at END"},
     {"scheduler_due",
-     "SELECT id, name, cron, job_type, payload::text, extract(epoch FROM next_run_at)::bigint, "
+     "SELECT id, name, cron, job_type, payload::text, "
      "to_char(next_run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM schedules "
      "WHERE enabled AND next_run_at <= to_timestamp($1::bigint) ORDER BY next_run_at, id LIMIT $2 "
      "FOR UPDATE SKIP LOCKED"},
     {"scheduler_advance",
-     "UPDATE schedules SET next_run_at = to_timestamp($2::bigint), last_run_at = to_timestamp($3::bigint), "
-     "last_job_id = nullif($4::bigint, 0), updated_at = now() WHERE id = $1"},
+     "UPDATE schedules SET last_run_at = next_run_at, next_run_at = to_timestamp($2::bigint), "
+     "last_job_id = nullif($3::bigint, 0), updated_at = now() WHERE id = $1"},
 };
 
 void ar_scheduler_register(void)
@@ -112,7 +112,7 @@ static int due_tx(PGconn *c, void *arg, ar_error *err)
     int rc = 0;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
         const char *id = PQgetvalue(r, i, 0), *name = PQgetvalue(r, i, 1), *expr = PQgetvalue(r, i, 2);
-        const char *type = PQgetvalue(r, i, 3), *due_iso = PQgetvalue(r, i, 6);
+        const char *type = PQgetvalue(r, i, 3), *due_iso = PQgetvalue(r, i, 5);
         ar_cron cron;
         ar_error cerr = {0};
         long long job_id = 0;
@@ -135,12 +135,11 @@ static int due_tx(PGconn *c, void *arg, ar_error *err)
             if (rc != 0) break;
             a->woken[a->nwoken++] = job_id;
         }
-        char next_s[24], due_s[24], job_s[24];
+        char next_s[24], job_s[24];
         snprintf(next_s, sizeof next_s, "%lld", (long long)next);
-        snprintf(due_s, sizeof due_s, "%s", PQgetvalue(r, i, 5));
         snprintf(job_s, sizeof job_s, "%lld", job_id);
-        const char *adv[4] = {id, next_s, due_s, job_s};
-        PGresult *u = ar_db_exec(c, "scheduler_advance", 4, adv, err);
+        const char *adv[3] = {id, next_s, job_s};
+        PGresult *u = ar_db_exec(c, "scheduler_advance", 3, adv, err);
         if (!u) rc = -1;
         else PQclear(u);
     }
