@@ -619,6 +619,15 @@ void web_worklog_results(ar_request *req)
         return;
     }
     ar_respond_page(req, 200, "partials/worklog_results", NULL, json_pack("{s:o}", "list", results));
+    /* a new search or filter (not "load more"): the address bar follows, so reload and sharing keep them,
+     * without adding a history entry per keystroke */
+    if (!*q.cursor && wl_is_htmx(req)) {
+        ar_buf url = AR_BUF_INIT;
+        ar_buf_puts(&url, "/worklog");
+        filters_query(&url, &q);
+        ar_response_header(req, "HX-Replace-Url", ar_buf_cstr(&url));
+        ar_buf_free(&url);
+    }
 }
 
 /* ---- detail, edit, delete, restore ------------------------------------------------------------------ */

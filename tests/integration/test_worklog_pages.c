@@ -270,6 +270,8 @@ START_TEST(live_search_and_load_more)
     ASSERT_HAS(r, "best match first");
     ASSERT_LACKS(r, "Unrelated");
     ASSERT_LACKS(r, "<html");
+    char replace_url[128];
+    ck_assert_str_eq(it_header(&r, "HX-Replace-Url", replace_url, sizeof replace_url), "/worklog?search=xylophone");
     it_response_free(&r);
     ck_assert_int_eq(req(&u, "GET", "/worklog/results?search=nonexistentword", NULL, HTMX, &r), 200);
     ASSERT_HAS(r, "No entries match");
