@@ -26,4 +26,5 @@ void ar_domain_register_all(void)
     ar_ai_jobs_register();
     ar_skills_register();
     ar_reports_register();
+    ar_suggestions_register();
 }

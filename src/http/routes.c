@@ -116,6 +116,13 @@ const ar_route ar_routes[] = {
     {AR_POST, "/api/reports/{id}/share/", api_reports_share_create, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/reports/{id}/share/", api_reports_share_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_DELETE, "/api/share-links/{id}/", api_share_links_revoke, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/worklogs/{id}/enhance/", api_worklogs_enhance, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_NONE},
+    {AR_GET, "/api/worklogs/{id}/suggestions/", api_worklogs_suggestions, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/suggestions/{id}/accept/", api_suggestions_accept, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/suggestions/{id}/reject/", api_suggestions_reject, AR_AUTH_USER, "member", 1, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/ai/settings/", api_ai_settings, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_PATCH, "/api/ai/settings/", api_ai_settings_update, AR_AUTH_USER, "admin", 1, NULL, AR_BODY_JSON},
+    {AR_POST, "/api/admin/ai/", api_admin_ai, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/admin/passkeys/", api_passkeys_list, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
@@ -223,6 +230,14 @@ const ar_route ar_routes[] = {
     {AR_POST, "/reports/{id}/share", web_report_share, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
     {AR_POST, "/share-links/{id}/revoke", web_share_link_revoke, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
     {AR_GET, "/share/{token}", web_share_view, AR_AUTH_PUBLIC, NULL, 0, "share_view", AR_BODY_NONE},
+    {AR_GET, "/worklog/{id}/suggestions", web_entry_suggestions, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/worklog/{id}/enhance", web_entry_enhance, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_FORM},
+    {AR_POST, "/suggestions/{id}/accept", web_suggestion_accept, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/suggestions/{id}/reject", web_suggestion_reject, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/settings/ai", web_settings_ai, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/settings/ai", web_settings_ai_update, AR_AUTH_USER, "admin", 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/admin/ai", web_admin_ai, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/admin/ai", web_admin_ai_update, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
     {AR_GET, "/static/{*path}", web_static, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
 };
 

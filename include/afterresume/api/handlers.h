@@ -120,6 +120,13 @@ void api_reports_export(ar_request *req);
 void api_reports_share_create(ar_request *req);
 void api_reports_share_list(ar_request *req);
 void api_share_links_revoke(ar_request *req);
+void api_worklogs_enhance(ar_request *req);
+void api_worklogs_suggestions(ar_request *req);
+void api_suggestions_accept(ar_request *req);
+void api_suggestions_reject(ar_request *req);
+void api_ai_settings(ar_request *req);
+void api_ai_settings_update(ar_request *req);
+void api_admin_ai(ar_request *req);
 
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */

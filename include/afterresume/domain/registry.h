@@ -29,5 +29,6 @@ void ar_topups_register(void);   /* src/domain/topups.c */
 void ar_ai_jobs_register(void);
 void ar_skills_register(void);
 void ar_reports_register(void);
+void ar_suggestions_register(void);
 
 #endif

@@ -88,15 +88,11 @@ void web_admin_job_action(ar_request *req);
 /* src/web/billing_admin.c (staff) */
 void web_admin_billing(ar_request *req);
 void web_admin_billing_adjust(ar_request *req);
+void web_admin_billing_threshold(ar_request *req);
 void web_admin_billing_usage(ar_request *req);
 void web_admin_billing_rate_cards(ar_request *req);
 void web_admin_billing_rate_card_create(ar_request *req);
 void web_admin_billing_stripe_events(ar_request *req);
-void web_billing(ar_request *req);
-void web_billing_topup(ar_request *req);
-void web_billing_topup_success(ar_request *req);
-void web_billing_topup_status(ar_request *req);
-void web_billing_topup_cancel(ar_request *req);
 void web_billing(ar_request *req);
 void web_billing_topup(ar_request *req);
 void web_billing_topup_success(ar_request *req);
@@ -113,5 +109,13 @@ void web_report_delete(ar_request *req);
 void web_report_share(ar_request *req);
 void web_share_link_revoke(ar_request *req);
 void web_share_view(ar_request *req);
+void web_entry_suggestions(ar_request *req);
+void web_entry_enhance(ar_request *req);
+void web_suggestion_accept(ar_request *req);
+void web_suggestion_reject(ar_request *req);
+void web_settings_ai(ar_request *req);
+void web_settings_ai_update(ar_request *req);
+void web_admin_ai(ar_request *req);
+void web_admin_ai_update(ar_request *req);
 
 #endif
