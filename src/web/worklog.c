@@ -526,10 +526,13 @@ static json_t *heatmap(ar_request *req)
         int level = count == 0 ? 0 : count == 1 ? 1 : count == 2 ? 2 : count <= 4 ? 3 : 4;
         json_array_append_new(cells, json_pack("{s:s,s:s,s:i,s:I,s:b}", "date", date, "label", label, "level", level,
                                                "count", (json_int_t)count, "has_entries", count > 0));
-        if (tm.tm_mday == 1) {
+        /* month labels above the columns: one slot per week, the month's name in the week of its 1st */
+        size_t week = (size_t)cell_index / 7;
+        while (json_array_size(months) <= week) json_array_append_new(months, json_pack("{s:s}", "name", ""));
+        if (tm.tm_mday == 1 && week + 1 < 53) {
             char month[16];
             strftime(month, sizeof month, "%b", &tm);
-            json_array_append_new(months, json_pack("{s:s,s:i}", "name", month, "week", cell_index / 7 + 1));
+            json_object_set_new(json_array_get(months, week), "name", json_string(month));
         }
     }
     json_t *h = json_pack("{s:o,s:o,s:I,s:I,s:O,s:O}", "cells", cells, "months", months, "total_entries",
