@@ -19,6 +19,7 @@
 #include "afterresume/db/db.h"
 #include "afterresume/domain/context.h"
 #include "afterresume/domain/registry.h"
+#include "afterresume/domain/tokens.h"
 #include "afterresume/core/buf.h"
 #include "afterresume/jobs/jobs.h"
 #include "afterresume/jobs/metrics.h"
@@ -26,6 +27,7 @@
 #include "afterresume/jobs/registry.h"
 #include "afterresume/jobs/valkey.h"
 #include "afterresume/jobs/worker.h"
+#include "integration/daemon.h"
 #include "integration/harness.h"
 
 static char *db_url;
@@ -951,6 +953,139 @@ START_TEST(cleanup_jobs_delete_what_they_should_and_nothing_else)
 }
 END_TEST
 
+/* ---- the JSON API over HTTP (the real daemon on this test's database) ---- */
+
+static it_daemon api_daemon;
+
+static long api_call(const char *token, const char *method, const char *path, json_t **out)
+{
+    char url[512], auth[160];
+    snprintf(url, sizeof url, "%s%s", api_daemon.base_url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *headers[] = {auth, NULL};
+    it_response r;
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(it_http(method, url, headers, NULL, 0, &r), 0);
+    if (out) {
+        *out = json_loads(ar_buf_cstr(&r.body), 0, NULL);
+        ck_assert_msg(*out != NULL, "%s %s: not JSON: %s", method, path, ar_buf_cstr(&r.body));
+    }
+    long status = r.status;
+    it_response_free(&r);
+    return status;
+}
+
+static void mint_token(long long user, long long tenant, ar_role role, int staff, char out[AR_SECRET_TEXT_SIZE])
+{
+    ar_ctx c = make_ctx(user, tenant, role, staff);
+    ar_error err = {0};
+    ck_assert_msg(ar_token_create(&c, "jobs test", "write", 0, out, NULL, &err) == 0, "token: %s", err.message);
+}
+
+START_TEST(jobs_api_over_http)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO memberships (tenant_id, user_id, role) VALUES (%lld, %lld, 'member'), (%lld, %lld, 'admin'), "
+             "(%lld, %lld, 'owner'), (%lld, %lld, 'owner')",
+             tenant_a, alice, tenant_a, amy, tenant_b, bob, tenant_a, staff_user);
+    it_exec(raw, sql);
+    char t_alice[AR_SECRET_TEXT_SIZE], t_amy[AR_SECRET_TEXT_SIZE], t_bob[AR_SECRET_TEXT_SIZE],
+        t_staff[AR_SECRET_TEXT_SIZE];
+    mint_token(alice, tenant_a, AR_ROLE_MEMBER, 0, t_alice);
+    mint_token(amy, tenant_a, AR_ROLE_ADMIN, 0, t_amy);
+    mint_token(bob, tenant_b, AR_ROLE_OWNER, 0, t_bob);
+    mint_token(staff_user, tenant_a, AR_ROLE_OWNER, 1, t_staff);
+    /* jobs due tomorrow: the daemon's workers leave them queued */
+    ar_ctx alice_ctx = member_alice(), bob_ctx = owner_b();
+    long long a1 = enqueue(&alice_ctx, NULL, NULL), b1 = enqueue(&bob_ctx, NULL, NULL), failed = enqueue(&alice_ctx, NULL, NULL);
+    long long sys = 0;
+    ar_error err = {0};
+    ck_assert_int_eq(ar_job_enqueue_system("noop", NULL, "http-test", &sys, &err), 0);
+    it_exec(raw, "UPDATE jobs SET next_run_at = now() + interval '1 day'");
+    snprintf(sql, sizeof sql, "UPDATE jobs SET status = 'failed', attempts = 3, finished_at = now(), "
+                              "last_error = 'boom' WHERE id = %lld", failed);
+    it_exec(raw, sql);
+    char env_db[1024];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    const char *env[] = {env_db, NULL};
+    ck_assert_msg(it_daemon_start(&api_daemon, env) == 0, "daemon did not start; see %s", api_daemon.log_path);
+
+    char path[128];
+    json_t *j = NULL;
+    /* the timeline: the job's user and admins of its tenant; another tenant gets 404 */
+    snprintf(path, sizeof path, "/api/jobs/%lld/events/", a1);
+    ck_assert_int_eq(api_call(t_alice, "GET", path, &j), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "job_id")), a1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "events"), 0), "message")),
+                     "queued");
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_amy, "GET", path, NULL), 200);
+    ck_assert_int_eq(api_call(t_bob, "GET", path, &j), 404);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")), "not_found");
+    json_decref(j);
+    snprintf(path, sizeof path, "/api/jobs/%lld/events/", sys);
+    ck_assert_int_eq(api_call(t_amy, "GET", path, NULL), 404); /* system jobs are staff-only */
+    ck_assert_int_eq(api_call(t_staff, "GET", path, NULL), 200);
+    ck_assert_int_eq(api_call(t_alice, "GET", "/api/jobs/abc/events/", NULL), 404);
+
+    /* admin listing: members 403, tenant admins their tenant, staff everything */
+    ck_assert_int_eq(api_call(t_alice, "GET", "/api/admin/jobs/", NULL), 403);
+    ck_assert_int_eq(api_call(t_amy, "GET", "/api/admin/jobs/", &j), 200);
+    ck_assert_int_eq(json_array_size(j), 2);
+    size_t i;
+    json_t *row;
+    json_array_foreach(j, i, row) ck_assert_int_eq(json_integer_value(json_object_get(row, "tenant_id")), tenant_a);
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_bob, "GET", "/api/admin/jobs/", &j), 200);
+    ck_assert_int_eq(json_array_size(j), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(j, 0), "id")), b1);
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_staff, "GET", "/api/admin/jobs/?type=noop", &j), 200);
+    ck_assert_int_eq(json_array_size(j), 4);
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_staff, "GET", "/api/admin/jobs/?status=failed", &j), 200);
+    ck_assert_int_eq(json_array_size(j), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(j, 0), "id")), failed);
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_staff, "GET", "/api/admin/jobs/?status=bogus&type=No%20Such", &j), 400);
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(j, "error"), "fields"), "status"));
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(j, "error"), "fields"), "type"));
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_staff, "GET", "/api/admin/jobs/?limit=0", NULL), 400);
+
+    /* retry and cancel: not across tenants, not by members */
+    snprintf(path, sizeof path, "/api/admin/jobs/%lld/retry/", failed);
+    ck_assert_int_eq(api_call(t_bob, "POST", path, NULL), 404);
+    ck_assert_int_eq(api_call(t_alice, "POST", path, NULL), 403);
+    ck_assert_int_eq(api_call(t_amy, "POST", path, &j), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "queued");
+    json_decref(j);
+    ck_assert_int_eq(api_call(t_amy, "POST", path, NULL), 409); /* no longer failed */
+    snprintf(path, sizeof path, "/api/admin/jobs/%lld/cancel/", a1);
+    ck_assert_int_eq(api_call(t_bob, "POST", path, NULL), 404);
+    ck_assert_int_eq(api_call(t_amy, "POST", path, &j), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "cancelled");
+    json_decref(j);
+    snprintf(path, sizeof path, "/api/admin/jobs/%lld/cancel/", sys);
+    ck_assert_int_eq(api_call(t_staff, "POST", path, NULL), 200);
+
+    /* /metrics: jobs by type and status, queue depth, the duration histogram */
+    it_response r;
+    memset(&r, 0, sizeof r);
+    char url[256];
+    snprintf(url, sizeof url, "%s/metrics", api_daemon.base_url);
+    ck_assert_int_eq(it_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    const char *m = ar_buf_cstr(&r.body);
+    ck_assert_msg(strstr(m, "jobs_by_type{type=\"noop\",status=\"cancelled\"} 2"), "%s", m);
+    ck_assert_ptr_nonnull(strstr(m, "job_queue_depth{queue=\"stream\"}"));
+    ck_assert_ptr_nonnull(strstr(m, "# TYPE job_duration_seconds histogram"));
+    it_response_free(&r);
+    ck_assert_int_eq(it_daemon_stop(&api_daemon), 0);
+}
+END_TEST
+
 /* ---- benchmark (not a test): only in the suite when AR_JOBS_BENCH is set; see tests/bench/jobs.sh ---- */
 
 static long env_long(const char *name, long def)
@@ -1105,6 +1240,7 @@ Suite *jobs_suite(void)
     tcase_add_test(tc, tenant_concurrency_never_exceeded);
     tcase_add_test(tc, admin_listing_and_system_jobs);
     tcase_add_test(tc, cleanup_jobs_delete_what_they_should_and_nothing_else);
+    tcase_add_test(tc, jobs_api_over_http);
     suite_add_tcase(s, tc);
     if (getenv("AR_JOBS_BENCH")) {
         TCase *bench = tcase_create("bench");
