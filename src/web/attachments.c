@@ -17,9 +17,9 @@ static json_t *size_text(long long bytes)
     if (bytes < 1024)
         snprintf(buf, sizeof buf, "%lld B", bytes);
     else if (bytes < 1024 * 1024)
-        snprintf(buf, sizeof buf, "%.1f KiB", (double)bytes / 1024.0);
+        snprintf(buf, sizeof buf, bytes % 1024 ? "%.1f KiB" : "%.0f KiB", (double)bytes / 1024.0);
     else if (bytes < 1024LL * 1024 * 1024)
-        snprintf(buf, sizeof buf, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+        snprintf(buf, sizeof buf, bytes % (1024 * 1024) ? "%.1f MiB" : "%.0f MiB", (double)bytes / (1024.0 * 1024.0));
     else
         snprintf(buf, sizeof buf, "%.2f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
     return json_string(buf);

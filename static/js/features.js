@@ -212,7 +212,7 @@
         pending -= 1;
         if (pending === 0 && anyOk) {
           // keep failed rows visible: refresh the list only, after a moment so the user sees the bars finish
-          window.setTimeout(function () { refresh(section); }, 400);
+          window.setTimeout(function () { refresh(section); }, 800);
         }
       });
     });

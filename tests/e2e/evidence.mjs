@@ -56,14 +56,18 @@ try {
   }
   check('evidence section present', !!(await page.$('[data-evidence-upload]')), where);
   check('drop zone and file picker shown', !!(await page.$('[data-evidence-drop] input[type="file"][data-evidence-input]')));
+  const sectionText = await page.textContent('body');
+  check('no template text leaks into the section', !/\{\{|\}\}|json_object_set_new/.test(sectionText));
 
   const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n% evidence\n'), Buffer.alloc(300 * 1024, 0x41)]);
   await page.fill('[data-evidence-description]', 'Signed-off release notes');
   await page.setInputFiles('[data-evidence-input]', { name: 'evidence.pdf', mimeType: 'application/pdf', buffer: pdf });
-  await page.waitForSelector('.evidence-progress__item.is-done, .evidence-progress__item.is-error', { timeout: 20000 });
-  const status = await page.textContent('.evidence-progress__status');
-  const done = await page.$('.evidence-progress__item.is-done progress');
-  check('upload finished with a full progress bar', done !== null && (await done.evaluate((p) => p.value)) === 100, status);
+  // read the row through its handle: the section is re-fetched (and the row replaced) right after
+  const row = await page.waitForSelector('.evidence-progress__item.is-done, .evidence-progress__item.is-error',
+    { timeout: 20000 });
+  const seen = await row.evaluate((el) => ({ done: el.classList.contains('is-done'),
+    value: el.querySelector('progress').value, status: el.querySelector('.evidence-progress__status').textContent }));
+  check('upload finished with a full progress bar', seen.done && seen.value === 100, seen.status);
   // htmx re-fetches the section: the file appears in the list
   await page.waitForSelector('.evidence-item .evidence-name', { timeout: 10000 });
   const name = await page.textContent('.evidence-item .evidence-name');
@@ -74,8 +78,8 @@ try {
   // a refused file shows its reason in place
   await page.setInputFiles('[data-evidence-input]', { name: 'fake.pdf', mimeType: 'application/pdf',
     buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]) });
-  await page.waitForSelector('.evidence-progress__item.is-error', { timeout: 20000 });
-  const err = await page.textContent('.evidence-progress__item.is-error .evidence-progress__status');
+  const bad = await page.waitForSelector('.evidence-progress__item.is-error', { timeout: 20000 });
+  const err = await bad.evaluate((el) => el.querySelector('.evidence-progress__status').textContent);
   check('a .pdf that is a PNG is refused with a reason', /expected pdf, found png/.test(err), err);
 
   // download through the link: same bytes

@@ -852,7 +852,7 @@ START_TEST(browser_attach_by_file_picker)
 {
     long long entry = create_entry(&alice, "private");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "node tests/e2e/evidence.mjs %s '%s' %lld", d.base_url, alice.cookie, entry);
+    snprintf(cmd, sizeof cmd, "node tests/e2e/evidence.mjs %s '%s' %lld /tmp", d.base_url, alice.cookie, entry);
     int rc = system(cmd);
     ck_assert_msg(rc == 0, "browser evidence flow failed (exit %d)", rc);
     char sql[256];
