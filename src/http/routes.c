@@ -97,6 +97,7 @@ const ar_route ar_routes[] = {
      AR_BODY_NONE},
     {AR_GET, "/admin/billing", web_admin_billing, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/admin/billing/adjust", web_admin_billing_adjust, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/admin/billing/threshold", web_admin_billing_threshold, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
     {AR_GET, "/admin/billing/usage", web_admin_billing_usage, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/admin/billing/rate-cards", web_admin_billing_rate_cards, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/admin/billing/rate-cards", web_admin_billing_rate_card_create, AR_AUTH_STAFF, NULL, 1, NULL,

@@ -2,6 +2,7 @@
  *   GET  /admin/billing                 every tenant's balance (sort, filter low / zero), the adjust form, the
  *                                       ledger CSV link
  *   POST /admin/billing/adjust          manual credit / debit (tenant_id, amount, reason ≥ 10 characters)
+ *   POST /admin/billing/threshold       a tenant's low-balance threshold (tenant_id, threshold in dollars)
  *   GET  /admin/billing/usage           usage cost by tenant, model and job type over a date range
  *   GET  /admin/billing/rate-cards      rate-card versions with their prices, and the form for a new version
  *   POST /admin/billing/rate-cards      add a version (old versions are never edited)
@@ -113,6 +114,7 @@ void web_admin_billing(ar_request *req)
     json_t *data = json_object();
     const char *done = ar_req_query(req, "done");
     if (done && strcmp(done, "adjusted") == 0) flash(data, "The adjustment was posted to the ledger.");
+    if (done && strcmp(done, "threshold") == 0) flash(data, "The low-balance threshold was changed.");
     accounts_page(req, 200, data);
 }
 
@@ -173,6 +175,36 @@ void web_admin_billing_adjust(ar_request *req)
         ar_error_field(&err, "form", "The adjustment was not made; see the highlighted fields.");
     json_t *data = json_pack("{s:o,s:{s:s?,s:s?,s:s?}}", "errors", web_form_errors(&err), "form", "tenant_id",
                              tenant_text, "amount", amount_text, "reason", reason);
+    ar_error_clear(&err);
+    accounts_page(req, 422, data);
+}
+
+void web_admin_billing_threshold(ar_request *req)
+{
+    ar_error err = {0};
+    const char *tenant_text = field(req, "threshold_tenant_id"), *amount_text = field(req, "threshold");
+    long long tenant = 0, cents = 0;
+    char *end = NULL;
+    if (tenant_text) tenant = strtoll(tenant_text, &end, 10);
+    if (!tenant_text || !end || *end || tenant <= 0 || tenant > 1000000000000LL)
+        ar_error_field(&err, "threshold_tenant_id", "Choose a tenant.");
+    if (parse_dollars(amount_text, &cents) != 0 || cents < 0)
+        ar_error_field(&err, "threshold", "An amount in dollars such as 5 or 20.00 (0 turns the warning off).");
+    if (!err.fields) {
+        if (ar_billing_set_threshold(&req->ctx, tenant, cents, &err) == 0) {
+            ar_respond_redirect(req, 303, "/admin/billing?done=threshold");
+            return;
+        }
+        if (err.code != AR_ERR_NOT_FOUND && err.code != AR_ERR_VALIDATION) {
+            fail(req, &err);
+            return;
+        }
+        if (err.code == AR_ERR_NOT_FOUND) ar_error_field(&err, "threshold_tenant_id", "No such tenant.");
+    }
+    if (!json_object_get(err.fields, "form"))
+        ar_error_field(&err, "form", "The threshold was not changed; see the highlighted fields.");
+    json_t *data = json_pack("{s:o,s:{s:s?,s:s?}}", "errors", web_form_errors(&err), "form", "threshold_tenant_id",
+                             tenant_text, "threshold", amount_text);
     ar_error_clear(&err);
     accounts_page(req, 422, data);
 }

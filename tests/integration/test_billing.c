@@ -976,6 +976,18 @@ START_TEST(json_api_over_http)
         ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
         ck_assert_int_eq(r.status, 422);
         it_response_free(&r);
+        snprintf(url, sizeof url, "%s/admin/billing/threshold", d.base_url);
+        snprintf(form, sizeof form, "threshold_tenant_id=%lld&threshold=-1", tenant_b);
+        ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
+        ck_assert_int_eq(r.status, 422);
+        it_response_free(&r);
+        snprintf(form, sizeof form, "threshold_tenant_id=%lld&threshold=12.5", tenant_b);
+        ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
+        ck_assert_int_eq(r.status, 303);
+        it_response_free(&r);
+        ck_assert_int_eq(q("SELECT low_balance_threshold_cents FROM reserve_accounts WHERE tenant_id = %lld", tenant_b),
+                         1250);
+        snprintf(url, sizeof url, "%s/admin/billing/adjust", d.base_url);
         snprintf(form, sizeof form, "tenant_id=%lld&amount=1.5&reason=Goodwill+credit", tenant_b);
         ck_assert_int_eq(it_http("POST", url, headers, form, strlen(form), &r), 0);
         ck_assert_int_eq(r.status, 303);
