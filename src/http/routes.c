@@ -124,6 +124,11 @@ const ar_route ar_routes[] = {
     {AR_GET, "/api/ai/settings/", api_ai_settings, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_PATCH, "/api/ai/settings/", api_ai_settings_update, AR_AUTH_USER, "admin", 1, NULL, AR_BODY_JSON},
     {AR_POST, "/api/admin/ai/", api_admin_ai, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
+    {AR_GET, "/api/skills/", api_skills_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_GET, "/api/skills/{id}/evidence/", api_skills_evidence, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/api/skills/recompute/", api_skills_recompute, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_JSON},
+    {AR_PATCH, "/api/skills/{id}/", api_skills_update, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
+    {AR_POST, "/api/skills/merge/", api_skills_merge, AR_AUTH_USER, "member", 1, NULL, AR_BODY_JSON},
     /* platform staff */
     {AR_POST, "/api/admin/passkeys/", api_admin_passkeys_create, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_JSON},
     {AR_GET, "/api/admin/passkeys/", api_passkeys_list, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
@@ -239,6 +244,11 @@ const ar_route ar_routes[] = {
     {AR_POST, "/settings/ai", web_settings_ai_update, AR_AUTH_USER, "admin", 1, NULL, AR_BODY_FORM},
     {AR_GET, "/admin/ai", web_admin_ai, AR_AUTH_STAFF, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/admin/ai", web_admin_ai_update, AR_AUTH_STAFF, NULL, 1, NULL, AR_BODY_FORM},
+    {AR_GET, "/skills", web_skills, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/skills/recompute", web_skills_recompute, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_FORM},
+    {AR_GET, "/skills/{id}", web_skill_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
+    {AR_POST, "/skills/{id}", web_skill_update, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
+    {AR_POST, "/skills/{id}/merge", web_skill_merge, AR_AUTH_USER, "member", 1, NULL, AR_BODY_FORM},
     {AR_GET, "/static/{*path}", web_static, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_NONE},
 };
 

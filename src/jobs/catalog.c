@@ -10,7 +10,8 @@
     X(ar_job_cleanup_sessions) \
     X(ar_job_cleanup_jobs)     \
     X(ar_job_report_generate)  \
-    X(ar_job_entry_enhance)
+    X(ar_job_entry_enhance)    \
+    X(ar_job_skills_extract)
 
 #define AR_JOB_DECLARE(name) extern const ar_job_type name;
 AR_JOB_CATALOG(AR_JOB_DECLARE)

@@ -127,6 +127,11 @@ void api_suggestions_reject(ar_request *req);
 void api_ai_settings(ar_request *req);
 void api_ai_settings_update(ar_request *req);
 void api_admin_ai(ar_request *req);
+void api_skills_list(ar_request *req);
+void api_skills_evidence(ar_request *req);
+void api_skills_recompute(ar_request *req);
+void api_skills_update(ar_request *req);
+void api_skills_merge(ar_request *req);
 
 /* Shared helpers: a positive numeric path parameter (0 when it is not one); the per-account sign-in limit
  * (0 allowed, 1 limited with err + req->retry_after, -1 error). */

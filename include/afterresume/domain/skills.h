@@ -11,6 +11,7 @@
 
 #include "afterresume/core/error.h"
 #include "afterresume/domain/context.h"
+#include "afterresume/jobs/registry.h"
 
 void ar_skills_register(void);
 
@@ -30,5 +31,23 @@ typedef struct ar_skill_evidence_in {
  * AR_ERR_VALIDATION for an empty or invalid name. */
 int ar_skills_add_evidence_in_tx(PGconn *c, const ar_ctx *ctx, const ar_skill_evidence_in *ev, long long *skill_id,
                                  ar_error *err);
+
+/* The caller's skills: [{id, name, display_name, kind, level, confidence, first_seen, last_seen, hidden,
+ * confirmed, evidence_count, months: [12 counts of evidence entries per month, oldest first, ending this month]}]
+ * ordered by evidence count then name; hidden and merged skills only with include_hidden (merged never). */
+json_t *ar_skills_list(const ar_ctx *ctx, int include_hidden, ar_error *err);
+/* One skill with its evidence: {..skill.., evidence: [{entry_id, occurred_on, title, excerpt, source,
+ * confidence}]} newest first. 404 for skills of others. */
+json_t *ar_skill_get(const ar_ctx *ctx, long long id, ar_error *err);
+/* body: {display_name? (1..120), hidden? (bool), confirmed? (bool)}. Renaming onto another skill's name → 409
+ * (merge instead). Returns the skill. */
+json_t *ar_skill_update(const ar_ctx *ctx, long long id, const json_t *body, ar_error *err);
+/* Move the evidence of the source skills into target (no duplicates); sources become hidden redirects
+ * (merged_into = target). Audited. Returns the target skill. */
+json_t *ar_skills_merge(const ar_ctx *ctx, long long target_id, const long long *source_ids, size_t n, ar_error *err);
+/* Start the skills.extract job over the last window_days (1..3650, 0 = 90) — AI hold as ar_ai_job_start. */
+int ar_skills_recompute_start(const ar_ctx *ctx, int window_days, long long *job_id, ar_error *err);
+
+extern const ar_job_type ar_job_skills_extract;
 
 #endif

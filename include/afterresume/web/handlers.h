@@ -117,5 +117,10 @@ void web_settings_ai(ar_request *req);
 void web_settings_ai_update(ar_request *req);
 void web_admin_ai(ar_request *req);
 void web_admin_ai_update(ar_request *req);
+void web_skills(ar_request *req);
+void web_skills_recompute(ar_request *req);
+void web_skill_detail(ar_request *req);
+void web_skill_update(ar_request *req);
+void web_skill_merge(ar_request *req);
 
 #endif
