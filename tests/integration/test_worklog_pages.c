@@ -386,6 +386,19 @@ START_TEST(edit_with_errors_then_save)
     it_response_free(&r);
     ck_assert_int_eq(req(&u, "GET", "/worklog/abc/edit", NULL, 0, &r), 404);
     it_response_free(&r);
+    ck_assert_int_eq(req(&u, "GET", "/worklog/99999999999999999999999", NULL, 0, &r), 404);
+    it_response_free(&r);
+    /* the import/export pages share the /worklog/ prefix and still answer */
+    ck_assert_int_eq(req(&u, "GET", "/worklog/export", NULL, 0, &r), 200);
+    it_response_free(&r);
+    ck_assert_int_eq(req(&u, "GET", "/worklog/import", NULL, 0, &r), 200);
+    it_response_free(&r);
+    /* invalid UTF-8 in a form is refused before the service; a forged cursor is a 422 */
+    ck_assert_int_eq(req(&u, "POST", "/worklog/new", "occurred_on=2026-01-01&content=a%FF%FEb", FORM | HTMX, &r), 400);
+    it_response_free(&r);
+    ck_assert_int_eq(req(&u, "GET", "/worklog/results?cursor=garbage", NULL, HTMX, &r), 422);
+    ASSERT_HAS(r, "alert--error");
+    it_response_free(&r);
 }
 END_TEST
 
