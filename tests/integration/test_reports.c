@@ -396,11 +396,14 @@ START_TEST(foreign_citation_from_model_is_dropped_and_flagged)
     it_user a;
     it_user_new(&d, db_url, &a, "rfc");
     credit(&a, 1000);
-    char sql[160];
-    snprintf(sql, sizeof sql, "UPDATE tenants SET ai_remote_allowed = true WHERE id = %lld", a.tenant);
-    it_exec(raw, sql);
     long long ids[10];
     log_ten(&a, ids);
+    /* privacy: a remote provider is configured, but the workspace has not opted in → the local one is used */
+    json_t *local = generate(&a, "{\"kind\":\"weekly\"}", "succeeded");
+    ck_assert_str_eq(json_string_value(json_object_get(local, "provider")), "local");
+    json_decref(local);
+    ck_assert_int_eq(it_user_call(&d, &a, 0, "PATCH", "/api/ai/settings/", "{\"remote_allowed\":true}", NULL), 200);
+    char sql[160];
     json_t *r = generate(&a, "{\"kind\":\"monthly\"}", "succeeded");
     ck_assert_str_eq(json_string_value(json_object_get(r, "provider")), "openai");
     ck_assert_str_eq(json_string_value(json_object_get(r, "model")), "fake-foreign-cite");
