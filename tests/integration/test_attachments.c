@@ -671,6 +671,63 @@ START_TEST(quota_exceeded_leaves_nothing)
 }
 END_TEST
 
+/* Two uploads at once that each fit the quota but not together: exactly one is recorded, the other answers 409
+ * and its object is deleted again (the workspace's usage row is locked while the rows are written). */
+START_TEST(concurrent_uploads_respect_the_quota)
+{
+    long long entry = create_entry(&alice, "private");
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE tenant_storage SET quota_bytes = used_bytes + 150000 WHERE tenant_id = %lld",
+             alice.tenant_id);
+    db_exec(sql);
+    int before = count_objects();
+    long rows = db_long("SELECT count(*) FROM attachments");
+    unsigned char *pdf = random_bytes(100000, "%PDF-1.4\n", 9);
+    ar_buf body = AR_BUF_INIT;
+    multipart(&body, NULL, "race.pdf", pdf, 100000);
+    free(pdf);
+    char head[1024];
+    snprintf(head, sizeof head,
+             "POST /api/worklogs/%lld/attachments/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+             entry, alice.token, body.len);
+    int socks[2];
+    for (int i = 0; i < 2; i++) {
+        socks[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d.port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        ck_assert_int_eq(connect(socks[i], (struct sockaddr *)&a, sizeof a), 0);
+        ck_assert_int_eq(send(socks[i], head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    }
+    /* interleave the two bodies so that both are in flight together */
+    for (size_t off = 0; off < body.len; off += 16384)
+        for (int i = 0; i < 2; i++) {
+            size_t n = body.len - off < 16384 ? body.len - off : 16384;
+            ck_assert_int_eq(send(socks[i], body.data + off, n, MSG_NOSIGNAL), (ssize_t)n);
+        }
+    ar_buf_free(&body);
+    int created = 0, refused = 0;
+    for (int i = 0; i < 2; i++) {
+        char reply[4096] = "";
+        size_t got = 0;
+        struct timeval tv = {20, 0};
+        setsockopt(socks[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ssize_t n;
+        while (got < sizeof reply - 1 && (n = recv(socks[i], reply + got, sizeof reply - 1 - got, 0)) > 0) got += (size_t)n;
+        reply[got] = '\0';
+        close(socks[i]);
+        if (strncmp(reply, "HTTP/1.1 201", 12) == 0) created++;
+        if (strncmp(reply, "HTTP/1.1 409", 12) == 0 && strstr(reply, "storage_quota_exceeded")) refused++;
+    }
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(refused, 1);
+    ck_assert_int_eq(db_long("SELECT count(*) FROM attachments"), rows + 1);
+    ck_assert_int_eq(count_objects(), before + 1);
+    snprintf(sql, sizeof sql, "UPDATE tenant_storage SET quota_bytes = NULL WHERE tenant_id = %lld", alice.tenant_id);
+    db_exec(sql);
+}
+END_TEST
+
 START_TEST(other_tenants_and_roles)
 {
     char path[128];
@@ -906,6 +963,7 @@ Suite *attachments_suite(void)
     tcase_add_test(tc, largest_document_round_trip);
     tcase_add_test(tc, limits_answer_413);
     tcase_add_test(tc, quota_exceeded_leaves_nothing);
+    tcase_add_test(tc, concurrent_uploads_respect_the_quota);
     tcase_add_test(tc, other_tenants_and_roles);
     tcase_add_test(tc, delete_removes_row_and_object);
     tcase_add_test(tc, cut_off_body_leaves_nothing);
