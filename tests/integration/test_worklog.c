@@ -13,6 +13,9 @@
 #include <strings.h>
 #include <sys/wait.h>
 
+#include "afterresume/db/db.h"
+#include "afterresume/domain/registry.h"
+#include "afterresume/domain/worklog.h"
 #include "daemon.h"
 #include "harness.h"
 
@@ -738,6 +741,113 @@ START_TEST(private_and_team_entries_across_members)
 }
 END_TEST
 
+/* ---- the import path, called as the import service calls it ------------------------------------------ */
+
+typedef struct import_run {
+    json_t *rows;          /* validated rows */
+    long long ids[8];
+    int results[8];
+    ar_err_code bad_code;  /* the error of the row with a foreign project */
+    char bad_field_msg[300];
+} import_run;
+
+static ar_ctx import_ctx; /* the importing owner */
+
+static int import_tx(PGconn *c, void *arg, ar_error *err)
+{
+    import_run *run = arg;
+    size_t i;
+    json_t *row;
+    json_array_foreach(run->rows, i, row) {
+        ar_error row_err = {0};
+        run->results[i] = ar_worklog_insert_in_tx(c, &import_ctx, row, AR_WORKLOG_IMPORT, 1, &run->ids[i], &row_err);
+        if (run->results[i] < 0) {
+            run->bad_code = row_err.code;
+            const char *m = json_string_value(json_object_get(row_err.fields, "project"));
+            snprintf(run->bad_field_msg, sizeof run->bad_field_msg, "%s", m ? m : row_err.message);
+        }
+        ar_error_clear(&row_err);
+    }
+    (void)err;
+    return 0; /* the failed row is reported; the others commit (the import service would roll back instead) */
+}
+
+
+START_TEST(import_rows_in_one_transaction)
+{
+    /* a workspace made directly in the database, and the service called the way src/domain/transfer.c does */
+    ar_db_configure(db_url);
+    ar_domain_register_all();
+    PGconn *c = it_pg_connect_to(db_url);
+    it_exec(c, "SELECT set_config('app.bypass_rls','on',false)");
+    char *tenant = it_query_value(c, "INSERT INTO tenants (name) VALUES ('import test') RETURNING id");
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO users (username, email, password_hash, personal_tenant_id) VALUES "
+                              "('importer%s', 'importer%s@example.com', 'x', %s) RETURNING id", tenant, tenant, tenant);
+    char *user = it_query_value(c, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO memberships (tenant_id, user_id, role) VALUES (%s, %s, 'owner')", tenant, user);
+    it_exec(c, sql);
+    char *other = it_query_value(c, "INSERT INTO tenants (name) VALUES ('someone else') RETURNING id");
+    snprintf(sql, sizeof sql, "INSERT INTO projects (tenant_id, name) VALUES (%s, 'Foreign') RETURNING id", other);
+    char *foreign_project = it_query_value(c, sql);
+    import_ctx = (ar_ctx){.user_id = atoll(user), .tenant_id = atoll(tenant), .role = AR_ROLE_OWNER};
+
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[{\"occurred_on\":\"2019-05-01\",\"content\":\"one\",\"client_name\":\"Acme\",\"project_name\":\"Rocket\","
+             "\"import_key\":\"k1\",\"created_at\":\"2019-05-01T10:00:00Z\",\"tags\":[\"Old\"]},"
+             " {\"occurred_on\":\"2019-05-02\",\"content\":\"two\",\"client_name\":\"ACME\",\"import_key\":\"k2\"},"
+             " {\"occurred_on\":\"2019-05-03\",\"content\":\"bad\",\"project\":%s},"
+             " {\"occurred_on\":\"2019-05-01\",\"content\":\"one again\",\"import_key\":\"k1\"}]",
+             foreign_project);
+    json_t *in = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(in);
+    import_run run = {.rows = json_array()};
+    size_t i;
+    json_t *row;
+    json_array_foreach(in, i, row) { /* every row validated first, without the database */
+        ar_error err = {0};
+        json_t *v = ar_worklog_validate(row, AR_WORKLOG_IMPORT, &err);
+        ck_assert_msg(v != NULL, "row %zu refused: %s", i, err.message);
+        json_array_append_new(run.rows, v);
+    }
+    json_decref(in);
+    ar_error err = {0};
+    ck_assert_int_eq(ar_ctx_tx(&import_ctx, import_tx, &run, &err), 0);
+    ck_assert_int_eq(run.results[0], 0);
+    ck_assert_int_eq(run.results[1], 0);
+    ck_assert_int_eq(run.results[2], -1); /* another workspace's project: a field error, the transaction goes on */
+    ck_assert_int_eq(run.bad_code, AR_ERR_VALIDATION);
+    ck_assert_str_eq(run.bad_field_msg, "Select a valid project.");
+    ck_assert_int_eq(run.results[3], 1); /* import_key k1 exists: skipped, the existing id returned */
+    ck_assert_int_eq(run.ids[3], run.ids[0]);
+
+    json_t *e = ar_worklog_get(&import_ctx, run.ids[0], 0, &err);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "created_at")), "2019-05-01T10:00:00Z");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "source")), "import");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "client_name")), "Acme");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "project_name")), "Rocket");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "tags"), 0)), "old");
+    long long client = json_integer_value(json_object_get(e, "client"));
+    json_decref(e);
+    e = ar_worklog_get(&import_ctx, run.ids[1], 0, &err);
+    ck_assert_int_eq(json_integer_value(json_object_get(e, "client")), client); /* "ACME" is the same client */
+    json_decref(e);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM worklog_entries WHERE tenant_id = %s", tenant);
+    ck_assert_int_eq(it_query_long(c, sql), 2);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM clients WHERE tenant_id = %s", tenant);
+    ck_assert_int_eq(it_query_long(c, sql), 1);
+    json_decref(run.rows);
+    ar_db_thread_close();
+    PQfinish(c);
+    free(tenant);
+    free(user);
+    free(other);
+    free(foreign_project);
+}
+END_TEST
+
 START_TEST(no_worklog_statement_failed)
 {
     /* Every statement of the service ran without a database error (name clashes, answered as field errors,
@@ -765,6 +875,7 @@ Suite *worklog_suite(void)
     tcase_add_test(tc, search_ranks_title_first_and_highlights_safely);
     tcase_add_test(tc, pagination_sees_every_entry_once_while_inserting);
     tcase_add_test(tc, private_and_team_entries_across_members);
+    tcase_add_test(tc, import_rows_in_one_transaction);
     tcase_add_test(tc, no_worklog_statement_failed);
     suite_add_tcase(s, tc);
     return s;
