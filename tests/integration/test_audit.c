@@ -671,6 +671,12 @@ START_TEST(database_refuses_update_and_delete)
         it_exec(raw, "ROLLBACK");
     }
     ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM audit_events WHERE success AND reason = ''"), 1);
+    /* TRUNCATE (allowed to the owning role by default) is refused by a statement trigger. */
+    PGresult *t = PQexec(raw, "TRUNCATE audit_events");
+    ck_assert_int_eq(PQresultStatus(t), PGRES_FATAL_ERROR);
+    ck_assert_ptr_nonnull(strstr(PQresultErrorMessage(t), "append-only"));
+    PQclear(t);
+    ck_assert_int_eq(it_query_long(raw, "SELECT count(*) FROM audit_events"), 1);
     /* Also through the application's own connection, in a system transaction. */
     ar_ctx system = ar_ctx_system(&a);
     for (size_t i = 0; i < sizeof attempts / sizeof attempts[0]; i++) {
