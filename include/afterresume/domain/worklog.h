@@ -13,9 +13,9 @@
  *      impact_score (1..10|null), impact_score_source ("user"|"ai"|null), source, import_key (string|null),
  *      author (user id|null), author_username (string|null), created_at, updated_at, deleted_at (null unless
  *      deleted), attachment_count.
- *    attachment_count is the column worklog_entries.attachment_count (0006_worklog.sql): the evidence service
- *    increments it when it inserts an attachment row and decrements it when it deletes one, in the same
- *    transaction, so lists never count attachments per row.
+ *    attachment_count is the column worklog_entries.attachment_count (0006_worklog.sql), kept up to date by the
+ *    evidence schema (0007_attachments.sql) in the transaction that adds or removes an attachment row, so lists
+ *    never count attachments per row.
  *    Timestamps are UTC "YYYY-MM-DDTHH:MM:SSZ".
  *  - Input objects may come from JSON bodies or from HTML forms (json_t object of strings): numbers are accepted
  *    as JSON integers or decimal strings, tags as a JSON array of strings or one comma-separated string, client
@@ -59,7 +59,8 @@
  * that have a simple one-to-one lower case; other characters are kept as they are), internal runs of white
  * space collapse to one space; empty tags are dropped; duplicates (after normalising) are dropped keeping the
  * first occurrence's position. `in` is a JSON array of strings, or a JSON string holding comma-separated tags,
- * or NULL/null (= no tags). Errors (field "tags", AR_ERR_VALIDATION): a non-string element, invalid UTF-8 or
+ * or NULL/null (= no tags); a comma always separates tags, inside array elements too (so tags never contain
+ * one and CSV columns stay unambiguous). Errors (field "tags", AR_ERR_VALIDATION): a non-string element, invalid UTF-8 or
  * control characters, a tag longer than AR_TAG_MAX_CHARS characters, more than AR_TAGS_MAX distinct tags.
  * Returns a new JSON array of strings (possibly empty) or NULL with err. Pure: no database. */
 json_t *ar_tags_normalise(const json_t *in, ar_error *err);
