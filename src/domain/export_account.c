@@ -648,6 +648,16 @@ int ar_export_start(const ar_ctx *ctx, long long *job_id, int *retry_after_s, ar
     ar_job_enqueue_opts opts = {key, 0, 1, 0};
     int rc = ar_job_enqueue_ex(ctx, AR_EXPORT_JOB_TYPE, NULL, &opts, job_id, err);
     if (rc != 0 && retry_after_s) *retry_after_s = opts.retry_after_s;
+    if (rc == 0) {
+        char target[24];
+        snprintf(target, sizeof target, "%lld", *job_id);
+        ar_audit_event ev = {0};
+        ev.action = "export.requested";
+        ev.target_type = "job";
+        ev.target_id = target;
+        ev.success = 1;
+        ar_audit_record(ctx, &ev);
+    }
     return rc;
 }
 

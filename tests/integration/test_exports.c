@@ -463,7 +463,11 @@ START_TEST(export_runs_progresses_and_holds_only_the_workspace)
         ck_assert_int_eq(request(&a, "GET", path, NULL, NULL, 0, &r), 404);
         it_response_free(&r);
     }
-    /* downloads are audited */
+    /* requests and downloads are audited */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit_events WHERE action = 'export.requested' AND actor_id = %lld AND target_id = '%lld'",
+             a.user_id, id);
+    ck_assert_int_ge(it_query_long(c, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_events WHERE action = 'export.downloaded' AND success AND actor_id = %lld "
              "AND target_id = '%lld'",
@@ -585,6 +589,9 @@ START_TEST(job_pages_list_filter_and_act)
     it_response_free(&r);
     json_decref(wait_job(&a, id, NULL));
 
+    ck_assert_int_eq(request(&a, "GET", "/settings", NULL, NULL, 0, &r), 200);
+    ck_assert_ptr_nonnull(strstr(ar_buf_cstr(&r.body), "href=\"/jobs#export-account\""));
+    it_response_free(&r);
     ck_assert_int_eq(request(&a, "GET", "/jobs", NULL, NULL, 0, &r), 200);
     const char *html = ar_buf_cstr(&r.body);
     ck_assert_ptr_nonnull(strstr(html, "Export my account"));

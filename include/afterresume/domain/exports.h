@@ -26,7 +26,7 @@
 
 /* Start an account export for ctx's user and workspace (a user-initiated job: the tenant's job quota and
  * concurrency limit apply, AR_ERR_QUOTA_EXCEEDED with *retry_after_s). Asking again within the same minute
- * returns the same job (idempotent). 0 + *job_id, or -1 + err. */
+ * returns the same job (idempotent). Audited as "export.requested". 0 + *job_id, or -1 + err. */
 int ar_export_start(const ar_ctx *ctx, long long *job_id, int *retry_after_s, ar_error *err);
 
 /* What a download needs. reader is open on success; close it with ar_storage_reader_close. */
