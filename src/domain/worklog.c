@@ -32,13 +32,16 @@
 /* Visible to the caller ($1 tenant, $2 user): the same rule as the row-level-security policy, stated again. */
 #define VISIBLE " e.tenant_id = $1 AND (e.visibility = 'team' OR e.author_id = $2) "
 
-/* The optional list filters ($6..$14; custom plans fold the NULL tests away, see list_tx). */
-#define FILTERS                                                                                                      \
+/* The optional list filters ($6..$13) on the rows of alias A; NULL parameters switch a filter off. */
+#define FILTERS_ON(A)                                                                                                \
+    " AND ($6::date IS NULL OR " A ".occurred_on >= $6::date) AND ($7::date IS NULL OR " A ".occurred_on <= $7::date)" \
+    " AND ($8::text IS NULL OR " A ".tags @> ARRAY[$8::text]) AND ($9::bigint IS NULL OR " A ".project_id = $9::bigint)" \
+    " AND ($10::bigint IS NULL OR " A ".client_id = $10::bigint) AND ($11::text IS NULL OR " A ".work_type = $11::text)" \
+    " AND ($12::text IS NULL OR " A ".status = $12::text) AND ($13::bigint IS NULL OR " A ".author_id = $13::bigint)"
+/* Search: live entries, or ($14) the trash; the custom plan folds the CASE (see list_tx). */
+#define SEARCH_FILTERS                                                                                               \
     " AND (CASE WHEN $14::bool THEN e.deleted_at > now() - interval '30 days' ELSE e.deleted_at IS NULL END)"      \
-    " AND ($6::date IS NULL OR e.occurred_on >= $6::date) AND ($7::date IS NULL OR e.occurred_on <= $7::date)"     \
-    " AND ($8::text IS NULL OR e.tags @> ARRAY[$8::text]) AND ($9::bigint IS NULL OR e.project_id = $9::bigint)"  \
-    " AND ($10::bigint IS NULL OR e.client_id = $10::bigint) AND ($11::text IS NULL OR e.work_type = $11::text)"  \
-    " AND ($12::text IS NULL OR e.status = $12::text) AND ($13::bigint IS NULL OR e.author_id = $13::bigint)"
+    FILTERS_ON("e")
 
 #define TSQ "websearch_to_tsquery('english', $15)"
 #define HEADLINE_OPTS "'StartSel=\x01, StopSel=\x02, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"'"
@@ -86,10 +89,22 @@ static const ar_db_stmt statements[] = {
      "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5) "
      "SELECT " LIST_COLS " FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS
      "WHERE e.tenant_id = $1 ORDER BY e.occurred_on DESC, e.id DESC"},
+    /* Filters: the live entries' ids in index order (index-only, fenced by OFFSET 0 so the filters are not
+     * pushed into it), each row checked against the filters, stopping after one page: ~0.4 ms instead of the
+     * 8 ms of a bitmap scan and sort of the whole workspace that the misestimated plan would pick. */
     {"worklog_list_filtered",
+     "WITH page AS MATERIALIZED (SELECT x.id FROM (SELECT e.id, e.occurred_on FROM worklog_entries e "
+     "WHERE" VISIBLE "AND e.deleted_at IS NULL AND (e.occurred_on, e.id) < ($3::date, $4::bigint) "
+     "ORDER BY e.occurred_on DESC, e.id DESC OFFSET 0) x "
+     "JOIN worklog_entries f ON f.id = x.id AND f.tenant_id = $1 WHERE true" FILTERS_ON("f") " "
+     "ORDER BY x.occurred_on DESC, x.id DESC LIMIT $5) "
+     "SELECT " LIST_COLS " FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS
+     "WHERE e.tenant_id = $1 ORDER BY e.occurred_on DESC, e.id DESC"},
+    /* The trash: entries deleted in the last 30 days (few), same order and filters. */
+    {"worklog_list_trash",
      "WITH page AS MATERIALIZED (SELECT e.id FROM worklog_entries e "
-     "WHERE" VISIBLE FILTERS " AND (e.occurred_on, e.id) < ($3::date, $4::bigint) "
-     "ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5) "
+     "WHERE" VISIBLE "AND e.deleted_at > now() - interval '30 days'" FILTERS_ON("e") " "
+     "AND (e.occurred_on, e.id) < ($3::date, $4::bigint) ORDER BY e.occurred_on DESC, e.id DESC LIMIT $5) "
      "SELECT " LIST_COLS " FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS
      "WHERE e.tenant_id = $1 ORDER BY e.occurred_on DESC, e.id DESC"},
     /* The query is written out (not a CTE) so that, in a custom plan, it is a constant the planner can use with
@@ -97,7 +112,7 @@ static const ar_db_stmt statements[] = {
     {"worklog_search",
      "WITH page AS MATERIALIZED (SELECT e.id, (to_tsvector('english', e.title) @@ " TSQ ")::int AS title_hit, "
      "ts_rank_cd(e.search, " TSQ ") AS rank FROM worklog_entries e "
-     "WHERE" VISIBLE FILTERS " AND e.search @@ " TSQ " "
+     "WHERE" VISIBLE SEARCH_FILTERS " AND e.search @@ " TSQ " "
      "AND ((to_tsvector('english', e.title) @@ " TSQ ")::int, ts_rank_cd(e.search, " TSQ "), e.occurred_on, e.id) "
      "< ($16::int, $17::real, $3::date, $4::bigint) "
      "ORDER BY 2 DESC, 3 DESC, e.occurred_on DESC, e.id DESC LIMIT $5) "
@@ -105,8 +120,8 @@ static const ar_db_stmt statements[] = {
      "ts_headline('english', e.content, " TSQ ", " HEADLINE_OPTS ") "
      "FROM page JOIN worklog_entries e ON e.id = page.id" ENTRY_JOINS "WHERE e.tenant_id = $1 "
      "ORDER BY page.title_hit DESC, page.rank DESC, e.occurred_on DESC, e.id DESC"},
-    /* Custom plans for the filtered statements; and a query of stop words only ("the") makes PostgreSQL send a
-     * NOTICE that libpq would print on stderr, in the middle of the JSON log. */
+    /* Before a search: a custom plan (the tsquery is folded into a constant once); and a query of stop words only
+     * ("the") makes PostgreSQL send a NOTICE that libpq would print on stderr, in the middle of the JSON log. */
     {"worklog_custom_plans",
      "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('client_min_messages', 'warning', true)"},
     {"worklog_tags",
@@ -745,10 +760,11 @@ static int list_tx(PGconn *c, void *arg, ar_error *err)
     int nparams = 5;
     const char *stmt = "worklog_list";
     if (a->filtered || search) {
-        /* The NULL tests of the optional filters only disappear in a plan made for the actual values. */
-        PGresult *s = ar_db_exec(c, "worklog_custom_plans", 0, NULL, err);
-        if (!s) return -1;
-        PQclear(s);
+        if (search) { /* the tsquery becomes a constant (parsed once, not per row) only in a custom plan */
+            PGresult *s = ar_db_exec(c, "worklog_custom_plans", 0, NULL, err);
+            if (!s) return -1;
+            PQclear(s);
+        }
         params[5] = f->start_date && *f->start_date ? f->start_date : NULL;
         params[6] = f->end_date && *f->end_date ? f->end_date : NULL;
         params[7] = a->tag[0] ? a->tag : NULL;
@@ -757,10 +773,10 @@ static int list_tx(PGconn *c, void *arg, ar_error *err)
         params[10] = f->work_type && *f->work_type ? f->work_type : NULL;
         params[11] = f->status && *f->status ? f->status : NULL;
         params[12] = ar_worklog_id_param(f->author_id, author);
-        params[13] = f->deleted ? "true" : "false";
-        nparams = 14;
-        stmt = "worklog_list_filtered";
+        nparams = 13;
+        stmt = f->deleted ? "worklog_list_trash" : "worklog_list_filtered";
         if (search) {
+            params[13] = f->deleted ? "true" : "false";
             params[14] = f->search;
             params[15] = hit;
             params[16] = a->has_cursor ? a->cur.rank : "0";

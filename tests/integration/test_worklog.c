@@ -663,6 +663,29 @@ START_TEST(pagination_sees_every_entry_once_while_inserting)
     ck_assert_int_eq(api(&a, "GET", "/api/worklogs/?start_date=2020-03-02&end_date=2020-03-03&limit=100", NULL, &e), 200);
     ck_assert_int_eq(json_array_size(json_object_get(e, "results")), 8);
     json_decref(e);
+    /* ... and page: 3 + 3 + 2 of the same 8, in order, each once */
+    char fpath[512] = "/api/worklogs/?start_date=2020-03-02&end_date=2020-03-03&limit=3";
+    long long fseen[8];
+    int fcount = 0;
+    for (int page = 0; page < 5; page++) {
+        ck_assert_int_eq(api(&a, "GET", fpath, NULL, &e), 200);
+        size_t k;
+        json_t *it;
+        json_array_foreach(json_object_get(e, "results"), k, it) {
+            ck_assert_int_lt(fcount, 8);
+            fseen[fcount] = json_integer_value(json_object_get(it, "id"));
+            for (int q = 0; q < fcount; q++) ck_assert(fseen[q] != fseen[fcount]);
+            fcount++;
+        }
+        const char *next = json_string_value(json_object_get(e, "next"));
+        if (!next) {
+            json_decref(e);
+            break;
+        }
+        snprintf(fpath, sizeof fpath, "/api/worklogs/?start_date=2020-03-02&end_date=2020-03-03&limit=3&cursor=%s", next);
+        json_decref(e);
+    }
+    ck_assert_int_eq(fcount, 8);
     /* heat-map counts for the period */
     ck_assert_int_eq(api(&a, "GET", "/api/worklogs/calendar/?end_date=2020-12-31", NULL, &e), 200);
     ck_assert_int_eq(json_array_size(json_object_get(e, "days")), 15);
