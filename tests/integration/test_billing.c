@@ -287,6 +287,8 @@ START_TEST(concurrent_one_cent_holds_exactly_100_of_200)
     pthread_create(&mt, NULL, monitor_thread, &mon);
     pthread_t th[HOLD_THREADS];
     hold_worker w[HOLD_THREADS];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < HOLD_THREADS; i++) {
         w[i] = (hold_worker){1000 + i * HOLDS_PER_THREAD, 0, 0, 0};
         pthread_create(&th[i], NULL, hold_thread, &w[i]);
@@ -298,8 +300,12 @@ START_TEST(concurrent_one_cent_holds_exactly_100_of_200)
         refused += w[i].refused;
         other += w[i].other;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     mon.stop = 1;
     pthread_join(mt, NULL);
+    fprintf(stderr, "billing: %d concurrent 1-cent holds from %d threads: %d ok, %d refused in %.0f ms (%ld samples)\n",
+            HOLD_THREADS * HOLDS_PER_THREAD, HOLD_THREADS, ok, refused,
+            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, mon.samples);
     ck_assert_int_eq(ok + refused + other, HOLD_THREADS * HOLDS_PER_THREAD);
     ck_assert_int_eq(other, 0);
     ck_assert_int_eq(ok, 100);
