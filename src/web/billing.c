@@ -323,7 +323,7 @@ void web_billing_topup_status(ar_request *req)
         }
         return;
     }
-    ar_respond_page(req, 200, "pages/billing_topup_status", NULL, json_pack("{s:o}", "topup", view));
+    ar_respond_page(req, 200, "partials/billing_topup_status", NULL, json_pack("{s:o}", "topup", view));
 }
 
 void web_billing_topup_cancel(ar_request *req)
