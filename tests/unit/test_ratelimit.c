@@ -58,7 +58,7 @@ START_TEST(defaults_match_spec)
     clean_env();
     configure_ok();
     json_t *classes = ar_ratelimit_classes();
-    ck_assert_int_eq(json_array_size(classes), 9);
+    ck_assert_int_eq(json_array_size(classes), 10);
     json_decref(classes);
     assert_setting("signin_ip", 5, 300, 1);
     assert_setting("signin_account", 5, 300, 1);
@@ -69,6 +69,7 @@ START_TEST(defaults_match_spec)
     assert_setting("export_user", 5, 3600, 0);
     assert_setting("api_token", 600, 60, 0);
     assert_setting("csp_report", 60, 60, 0);
+    assert_setting("share_view", 60, 60, 0); /* public share-link views per IP */
 }
 END_TEST
 
