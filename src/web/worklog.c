@@ -301,8 +301,9 @@ static json_t *quick_add_context(ar_request *req, json_t *form, json_t *errors)
                          "project", "");
     }
     json_t *projects = project_list_all(req);
-    json_t *data = json_pack("{s:o,s:o,s:o}", "qa_form", form, "qa_tags", tag_suggestions(req), "qa_projects",
-                             wl_id_options(projects, id_value(json_string_value(json_object_get(form, "project")))));
+    json_t *data = json_pack("{s:o,s:o,s:o,s:b}", "qa_form", form, "qa_tags", tag_suggestions(req), "qa_projects",
+                             wl_id_options(projects, id_value(json_string_value(json_object_get(form, "project")))),
+                             "qa_read_only", !ar_worklog_can_write(&req->ctx));
     json_decref(projects);
     if (errors) json_object_set_new(data, "qa_errors", errors);
     return data;

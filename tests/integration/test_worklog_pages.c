@@ -101,9 +101,10 @@ static char *form(const char *first, ...)
     return ar_buf_steal(&b);
 }
 
-static void signup(user *u, const char *username)
+/* Sign up with a fresh platform passkey, or with `passkey` (e.g. a workspace invite) when given. */
+static void signup_with(user *u, const char *username, const char *passkey)
 {
-    char *key = mint_passkey();
+    char *key = passkey ? strdup(passkey) : mint_passkey();
     char json[512];
     snprintf(json, sizeof json,
              "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"correct horse battery\",\"passkey\":\"%s\"}",
@@ -124,6 +125,11 @@ static void signup(user *u, const char *username)
     snprintf(u->csrf, sizeof u->csrf, "%s", json_string_value(json_object_get(j, "csrf_token")));
     json_decref(j);
     it_response_free(&r);
+}
+
+static void signup(user *u, const char *username)
+{
+    signup_with(u, username, NULL);
 }
 
 #define BODY(r) ar_buf_cstr(&(r).body)
@@ -645,6 +651,63 @@ START_TEST(clients_and_projects_pages)
 }
 END_TEST
 
+START_TEST(read_only_member_reads_but_cannot_write)
+{
+    user owner = {0}, reader = {0};
+    signup(&owner, "olga");
+    it_response r;
+    ck_assert_int_eq(req(&owner, "POST", "/api/worklogs/",
+                         "{\"occurred_on\":\"2026-05-05\",\"title\":\"Team roadmap\",\"content\":\"Shared *plan*.\","
+                         "\"visibility\":\"team\"}",
+                         0, &r),
+                     201);
+    long long id = id_after(BODY(r), "\"id\":");
+    it_response_free(&r);
+    ck_assert_int_eq(req(&owner, "POST", "/api/tenant/passkeys/", "{\"role\":\"read_only\"}", 0, &r), 201);
+    const char *k = strstr(BODY(r), "\"raw_key\":\"");
+    ck_assert_ptr_nonnull(k);
+    char raw[128];
+    k += strlen("\"raw_key\":\"");
+    size_t len = strcspn(k, "\"");
+    ck_assert_uint_lt(len, sizeof raw);
+    memcpy(raw, k, len);
+    raw[len] = '\0';
+    it_response_free(&r);
+    signup_with(&reader, "rita", raw);
+    /* she sees the team entry, without Edit/Delete */
+    ck_assert_int_eq(req(&reader, "GET", "/worklog", NULL, 0, &r), 200);
+    ASSERT_HAS(r, "Team roadmap");
+    it_response_free(&r);
+    char path[64];
+    snprintf(path, sizeof path, "/worklog/%lld", id);
+    ck_assert_int_eq(req(&reader, "GET", path, NULL, 0, &r), 200);
+    ASSERT_HAS(r, "<p>Shared <em>plan</em>.</p>");
+    ASSERT_LACKS(r, "/delete\"");
+    ASSERT_LACKS(r, "/edit\"");
+    it_response_free(&r);
+    /* the quick-add explains instead of offering a form that would fail */
+    ck_assert_int_eq(req(&reader, "GET", "/worklog/quick-add", NULL, HTMX, &r), 200);
+    ASSERT_HAS(r, "read-only");
+    ASSERT_LACKS(r, "<form");
+    it_response_free(&r);
+    /* and every write is refused */
+    char *body = form("occurred_on", "2026-05-06", "content", "not allowed", NULL);
+    ck_assert_int_eq(req(&reader, "POST", "/worklog/new", body, FORM, &r), 403);
+    it_response_free(&r);
+    free(body);
+    snprintf(path, sizeof path, "/worklog/%lld/delete", id);
+    ck_assert_int_eq(req(&reader, "POST", path, "", FORM, &r), 403);
+    it_response_free(&r);
+    body = form("name", "Reader client", NULL);
+    ck_assert_int_eq(req(&reader, "POST", "/clients", body, FORM, &r), 403);
+    it_response_free(&r);
+    free(body);
+    ck_assert_int_eq(req(&reader, "GET", "/clients", NULL, 0, &r), 200);
+    ASSERT_LACKS(r, "Add a client");
+    it_response_free(&r);
+}
+END_TEST
+
 START_TEST(browser_quick_add_search_delete_undo)
 {
     char *key = mint_passkey();
@@ -693,6 +756,7 @@ Suite *worklog_pages_suite(void)
     tcase_add_test(tc, hostile_markdown_is_escaped);
     tcase_add_test(tc, another_tenants_entry_is_404);
     tcase_add_test(tc, clients_and_projects_pages);
+    tcase_add_test(tc, read_only_member_reads_but_cannot_write);
     tcase_add_test(tc, browser_quick_add_search_delete_undo);
     tcase_add_test(tc, daemon_stops_cleanly);
     suite_add_tcase(s, tc);
