@@ -176,8 +176,10 @@ int ar_billing_set_threshold(const ar_ctx *ctx, long long tenant_id, long long t
 
 /* Re-sum every account and re-walk every balance-after / held-after chain; also checks held = Σ active holds.
  * *report = {"accounts":N, "entries":N, "mismatch_count":N, "mismatches":[{tenant_id, kind, entry_id,
- * expected, actual}], "negative_available":[tenant ids]}. kind: "balance_sum", "held_sum", "hold_sum",
- * "balance_chain", "held_chain". Writes the audit event "billing.verify" (success = no mismatch, details =
+ * expected, actual}], "negative_available":[tenant ids]}. kind: "balance_sum" (account ≠ Σ amounts), "held_sum"
+ * (account held ≠ Σ hold deltas), "hold_sum" (account held ≠ Σ active holds), "balance_chain" / "held_chain" (an
+ * entry's running total ≠ the previous one + its delta; entry_id set), "no_account" (ledger rows without an account).
+ * Each check is a single statement (one snapshot), so it can run while writers work. Writes the audit event "billing.verify" (success = no mismatch, details =
  * counts and the first 50 mismatches). Returns 0 when the run completed (check mismatch_count), -1 + err. */
 int ar_billing_verify(const ar_ctx *ctx, json_t **report, ar_error *err);
 
