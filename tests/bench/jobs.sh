@@ -27,7 +27,10 @@ free_port() {
 AR_PG_PORT=${AR_PG_PORT:-$(free_port 54439)}
 AR_VALKEY_PORT=${AR_VALKEY_PORT:-$(free_port 63909)}
 export AR_PG_PORT AR_VALKEY_PORT
-trap 'scripts/services.sh stop "$VAR" >/dev/null 2>&1 || true' EXIT
+# a fresh cluster every run (the bench database is thrown away)
+scripts/services.sh stop "$VAR" >/dev/null 2>&1 || true
+rm -rf "$VAR"
+trap 'scripts/services.sh stop "$VAR" >/dev/null 2>&1; rm -rf "$VAR"' EXIT
 scripts/services.sh start "$VAR" --test >/dev/null
 set -a
 # shellcheck disable=SC1091 # written by services.sh just above
