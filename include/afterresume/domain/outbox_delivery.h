@@ -1,5 +1,6 @@
 /* outbox_delivery.h — sending the e-mail outbox through SMTP: one call takes a batch of due pending messages
- * and sends each, recording the outcome on its row. Retries are the caller's loop (the e-mail job): a message
+ * and sends each (multipart/alternative: the row's text and the HTML part of its template, or the generic
+ * HTML template around the text; see outbox.h), recording the outcome on its row. Retries are the caller's loop (the e-mail job): a message
  * that failed temporarily stays 'pending' with attempts+1, last_error and next_attempt_at pushed back
  * (1 min, 5 min, 30 min, 2 h); it becomes 'failed' at its AR_OUTBOX_MAX_ATTEMPTS-th failure, or at once when
  * the server refused it for good (5xx) or it cannot be sent at all (invalid address). */
