@@ -896,6 +896,30 @@ function pageProblems({ csrf, has, lacks, text, evilValue, evil }) {
   return problems;
 }
 
+// Loads one sample in a new page of context and returns its structural problems and its CSP violations, console
+// errors and failed requests.
+async function checkSample(context, s, base, width) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('requestfailed', (r) => errors.push(`request failed ${r.url()}`));
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.url()} -> ${r.status()}`); });
+  await page.goto(`${base}/pages/${s.name}.html`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.documentElement.dataset.appJs === 'ready' && window.htmx, null, { timeout: 5000 })
+    .catch(() => errors.push('app.js or htmx did not load'));
+  // Let fragments loaded on page load (and the first polls) arrive, so their markup is checked too.
+  if (await page.$('[hx-trigger~="load"], [hx-trigger^="every"]')) {
+    await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+  }
+  const problems = await page.evaluate(pageProblems, { csrf: CSRF, has: s.has, lacks: s.lacks, text: s.text,
+    evilValue: s.evilValue, evil: EVIL });
+  const csp = await page.evaluate(() => window.__csp);
+  if (shotsDir) await page.screenshot({ path: join(shotsDir, `${s.name}-${width}.png`), fullPage: true });
+  await page.close();
+  return { problems, failures: [...csp, ...errors] };
+}
+
 async function browserRun() {
   const { chromium } = await import('playwright-core');
   const server = await serve();
@@ -907,32 +931,26 @@ async function browserRun() {
   });
   try {
     if (shotsDir) mkdirSync(shotsDir, { recursive: true });
+    // Samples are checked a few pages at a time (each page waits on scripts and fragments more than on the CPU); the
+    // results are reported in sample order.
+    const POOL = 4;
     for (const width of [1280, 390]) {
       const context = await browser.newContext({ viewport: { width, height: width > 500 ? 900 : 844 } });
       await context.addInitScript(recordCspViolations);
-      for (const s of samples) {
-        const page = await context.newPage();
-        const errors = [];
-        page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-        page.on('pageerror', (e) => errors.push(String(e)));
-        page.on('requestfailed', (r) => errors.push(`request failed ${r.url()}`));
-        page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.url()} -> ${r.status()}`); });
-        await page.goto(`${base}/pages/${s.name}.html`, { waitUntil: 'load' });
-        await page.waitForFunction(() => document.documentElement.dataset.appJs === 'ready' && window.htmx, null, { timeout: 5000 })
-          .catch(() => errors.push('app.js or htmx did not load'));
-        // Let fragments loaded on page load (and the first polls) arrive, so their markup is checked too.
-        if (await page.$('[hx-trigger~="load"], [hx-trigger^="every"]')) {
-          await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+      const results = new Array(samples.length);
+      let next = 0;
+      const worker = async () => {
+        while (next < samples.length) {
+          const i = next++;
+          results[i] = await checkSample(context, samples[i], base, width);
         }
-        const problems = await page.evaluate(pageProblems, { csrf: CSRF, has: s.has, lacks: s.lacks, text: s.text,
-          evilValue: s.evilValue, evil: EVIL });
-        const csp = await page.evaluate(() => window.__csp);
+      };
+      await Promise.all(Array.from({ length: POOL }, worker));
+      samples.forEach((s, i) => {
+        const { problems, failures } = results[i];
         check(`${s.name} @${width}px: page checks`, problems.length === 0, problems.join(' | '));
-        check(`${s.name} @${width}px: no CSP violation, console error or failed request`, csp.length + errors.length === 0,
-          [...csp, ...errors].join(' | '));
-        if (shotsDir) await page.screenshot({ path: join(shotsDir, `${s.name}-${width}.png`), fullPage: true });
-        await page.close();
-      }
+        check(`${s.name} @${width}px: no CSP violation, console error or failed request`, failures.length === 0, failures.join(' | '));
+      });
       await context.close();
     }
     // The header must fit at every width: the inline nav (all nine links of a staff owner) down to 1181 px, the
