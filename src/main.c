@@ -117,6 +117,13 @@ static int configure_domain(const ar_config *cfg)
     }
     ar_domain_register_all();
     ar_jobs_register();
+    return 0;
+}
+
+/* The AI providers, for the processes that run jobs or pages (serve, worker), not the CLI. */
+static int start_ai(const ar_config *cfg)
+{
+    ar_error err = {0};
     if (ar_ai_runtime_init(cfg, &err) != 0) {
         fprintf(stderr, "afterresumed: AI providers: %s\n", err.message);
         ar_error_clear(&err);
@@ -188,7 +195,7 @@ static int cmd_serve(void)
     if (ar_valkey_ping(&err) != 0) ar_log_warn("%s (readiness will report it)", err.message);
     ar_error_clear(&err);
     ar_api_register_statements();
-    if (configure_domain(&app.cfg) != 0) goto out;
+    if (configure_domain(&app.cfg) != 0 || start_ai(&app.cfg) != 0) goto out;
     ar_metrics_init();
 
     server = ar_server_start(&app, &err);
@@ -254,7 +261,7 @@ static int cmd_worker(void)
     ar_worker_pool *pool = NULL;
     ar_scheduler *scheduler = NULL;
     if (connect_database(&cfg) != 0 || ar_valkey_configure(cfg.valkey_url, &err) != 0 || configure_domain(&cfg) != 0 ||
-        ar_jobs_configure(&cfg, &err) != 0)
+        start_ai(&cfg) != 0 || ar_jobs_configure(&cfg, &err) != 0)
         goto out;
     if (!(pool = ar_worker_pool_start(cfg.workers > 0 ? cfg.workers : 2, &err))) {
         fprintf(stderr, "afterresumed: job workers: %s\n", err.message);

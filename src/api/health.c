@@ -5,6 +5,7 @@
 #include "afterresume/db/db.h"
 #include "afterresume/http/metrics.h"
 #include "afterresume/http/response.h"
+#include "afterresume/storage/objects.h"
 #include "afterresume/jobs/valkey.h"
 
 #include <libpq-fe.h>
@@ -39,6 +40,15 @@ void api_readyz(ar_request *req)
     } else {
         json_object_set_new(checks, "valkey", json_string("failed"));
         json_object_set_new(failures, "valkey", json_string(err.message));
+    }
+    ar_error_clear(&err);
+    /* Object storage (evidence, exports): the local directory is writable / the bucket answers with our keys. */
+    ar_storage *st = req->app ? ar_storage_shared(&req->app->cfg, &err) : NULL;
+    if (st && ar_storage_check(st, &err) == 0) {
+        json_object_set_new(checks, "storage", json_string("ok"));
+    } else if (req->app) {
+        json_object_set_new(checks, "storage", json_string("failed"));
+        json_object_set_new(failures, "storage", json_string(err.message[0] ? err.message : "not configured"));
     }
     ar_error_clear(&err);
     int ok = json_object_size(failures) == 0;

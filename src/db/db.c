@@ -637,6 +637,112 @@ int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err)
     return run_tx(NULL, fn, arg, err);
 }
 
+typedef struct once_args {
+    long idx;
+    int nparams;
+    const char *const *params;
+    PGresult *result;
+} once_args;
+
+static int once_fn(PGconn *c, void *arg, ar_error *err)
+{
+    once_args *a = arg;
+    a->result = exec_statement(c, a->idx, NULL, a->nparams, a->params, err);
+    return a->result ? 0 : -1;
+}
+
+/* BEGIN, prelude, statement, COMMIT sent as one pipeline; the statement's result, or NULL (err set, the
+ * connection left outside any transaction). *fallback = 1 when the pipeline could not be used. */
+static PGresult *query_pipelined(PGconn *c, db_thread *t, const tx_prelude *p, long idx, int nparams,
+                                 const char *const *params, int *fallback, ar_error *err)
+{
+    *fallback = 0;
+    if (t->conn != c || !t->prepared[p->idx] || !t->prepared[idx] || PQtransactionStatus(c) != PQTRANS_IDLE ||
+        PQenterPipelineMode(c) != 1) {
+        *fallback = 1;
+        return NULL;
+    }
+    t->sqlstate[0] = '\0';
+    t->constraint[0] = '\0';
+    int sent = PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+               PQsendQueryPrepared(c, g_stmts[p->idx].name, p->nparams, p->params, NULL, NULL, 0) &&
+               PQsendQueryPrepared(c, g_stmts[idx].name, nparams, params, NULL, NULL, 0) &&
+               PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(c);
+    PGresult *failed = NULL, *result = NULL;
+    const char *what = "BEGIN";
+    int step = 0; /* 0 BEGIN, 1 prelude, 2 statement, 3 COMMIT */
+    while (sent) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (PQstatus(c) == CONNECTION_BAD) break;
+            step++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (!failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            failed = r;
+            what = step == 0 ? "BEGIN" : step == 1 ? g_stmts[p->idx].name : step == 2 ? g_stmts[idx].name : "COMMIT";
+        } else if (step == 2 && !result && !failed) {
+            result = r;
+        } else {
+            if (step == 3 && st == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0 && !failed) {
+                failed = r; /* the server turned COMMIT into ROLLBACK */
+                what = "COMMIT";
+                continue;
+            }
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(c);
+    if (sent && !failed && result && PQstatus(c) == CONNECTION_OK) {
+        atomic_fetch_add(&g_statements, 4);
+        return result;
+    }
+    PQclear(result);
+    if (!sent && !failed) {
+        *fallback = PQstatus(c) == CONNECTION_OK;
+        if (*fallback) return NULL;
+    }
+    statement_failed(c, failed, what, t, err);
+    PQclear(failed);
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) PQclear(PQexec(c, "ROLLBACK"));
+    if (PQstatus(c) == CONNECTION_BAD) *fallback = 1; /* let the ordinary path reconnect and try once more */
+    return NULL;
+}
+
+PGresult *ar_db_query_once(const char *prelude_stmt, int prelude_nparams, const char *const *prelude_params,
+                           const char *stmt, int nparams, const char *const *params, ar_error *err)
+{
+    long pidx = registry_find(prelude_stmt), idx = registry_find(stmt);
+    if (pidx < 0 || idx < 0) {
+        ar_log_error("db: unknown statement '%s'", pidx < 0 ? prelude_stmt : stmt);
+        ar_error_set(err, AR_ERR_INTERNAL, NULL);
+        return NULL;
+    }
+    tx_prelude p = {pidx, prelude_nparams, prelude_params};
+    PGconn *c = ar_db_conn(err);
+    if (!c) return NULL;
+    db_thread *t = thread_state();
+    if (!t->in_tx && t->conn == c) {
+        prepared_reserve(t, g_nstmts);
+        int fallback = 0;
+        PGresult *r = query_pipelined(c, t, &p, idx, nparams, params, &fallback, err);
+        if (r || !fallback) return r;
+        ar_error_clear(err);
+    }
+    /* The ordinary way (first use on this connection prepares both statements; inside an open transaction). */
+    once_args a = {idx, nparams, params, NULL};
+    if (run_tx(&p, once_fn, &a, err) != 0) {
+        PQclear(a.result);
+        return NULL;
+    }
+    return a.result;
+}
+
 int ar_db_tx_with(const char *prelude_stmt, int nparams, const char *const *params, ar_db_tx_fn fn, void *arg,
                   ar_error *err)
 {

@@ -48,6 +48,15 @@ int ar_ctx_tx(const ar_ctx *ctx, ar_db_tx_fn fn, void *arg, ar_error *err)
     return ar_db_tx_with("ctx_set", 3, params, fn, arg, err);
 }
 
+PGresult *ar_ctx_query_once(const ar_ctx *ctx, const char *stmt, int nparams, const char *const *params, ar_error *err)
+{
+    char tenant[24] = "", user[24] = "";
+    if (ctx->tenant_id > 0) snprintf(tenant, sizeof tenant, "%lld", ctx->tenant_id);
+    if (ctx->user_id > 0) snprintf(user, sizeof user, "%lld", ctx->user_id);
+    const char *prelude[3] = {tenant, user, ctx->bypass_rls ? "on" : "off"};
+    return ar_db_query_once("ctx_set", 3, prelude, stmt, nparams, params, err);
+}
+
 int ar_ctx_set_tenant(PGconn *c, long long tenant_id, ar_error *err)
 {
     char tenant[24];

@@ -128,41 +128,12 @@ int ar_session_create(const ar_ctx *ctx, long long user_id, long long tenant_id,
     return 0;
 }
 
-typedef struct lookup_args {
-    const char *hash;
-    ar_session_info *out;
-} lookup_args;
-
-static int lookup_tx(PGconn *c, void *arg, ar_error *err)
+static int touch_tx(PGconn *c, void *arg, ar_error *err)
 {
-    lookup_args *a = arg;
-    const char *params[1] = {a->hash};
-    PGresult *r = ar_db_exec(c, "sessions_lookup", 1, params, err);
+    const char *tp[1] = {arg};
+    PGresult *r = ar_db_exec(c, "sessions_touch", 1, tp, err);
     if (!r) return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        ar_error_set(err, AR_ERR_NOT_FOUND, "session not found or expired");
-        return -1;
-    }
-    ar_session_info *o = a->out;
-    o->id = atoll(PQgetvalue(r, 0, 0));
-    o->user_id = atoll(PQgetvalue(r, 0, 1));
-    o->tenant_id = atoll(PQgetvalue(r, 0, 2));
-    copy_field(o->csrf_token, sizeof o->csrf_token, PQgetvalue(r, 0, 3));
-    copy_field(o->username, sizeof o->username, PQgetvalue(r, 0, 4));
-    copy_field(o->email, sizeof o->email, PQgetvalue(r, 0, 5));
-    o->is_staff = PQgetvalue(r, 0, 6)[0] == 't';
-    o->role = ar_role_from_string(PQgetvalue(r, 0, 7));
-    int stale = PQgetvalue(r, 0, 8)[0] == 't';
     PQclear(r);
-    if (stale) {
-        char id[24];
-        lld(id, sizeof id, o->id);
-        const char *tp[1] = {id};
-        r = ar_db_exec(c, "sessions_touch", 1, tp, err);
-        if (!r) return -1;
-        PQclear(r);
-    }
     return 0;
 }
 
@@ -174,8 +145,30 @@ int ar_session_lookup(const char *token, const ar_ctx *ctx, ar_session_info *out
     char hash[70];
     ar_secret_hash_param(token, hash);
     ar_ctx sys = ar_ctx_system(ctx);
-    lookup_args a = {hash, out};
-    return ar_ctx_tx(&sys, lookup_tx, &a, err);
+    /* Every signed-in request does this: one round trip (the rare last-seen touch is a second one). */
+    const char *params[1] = {hash};
+    PGresult *r = ar_ctx_query_once(&sys, "sessions_lookup", 1, params, err);
+    if (!r) return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return ar_error_set(err, AR_ERR_NOT_FOUND, "session not found or expired"), -1;
+    }
+    out->id = atoll(PQgetvalue(r, 0, 0));
+    out->user_id = atoll(PQgetvalue(r, 0, 1));
+    out->tenant_id = atoll(PQgetvalue(r, 0, 2));
+    copy_field(out->csrf_token, sizeof out->csrf_token, PQgetvalue(r, 0, 3));
+    copy_field(out->username, sizeof out->username, PQgetvalue(r, 0, 4));
+    copy_field(out->email, sizeof out->email, PQgetvalue(r, 0, 5));
+    out->is_staff = PQgetvalue(r, 0, 6)[0] == 't';
+    out->role = ar_role_from_string(PQgetvalue(r, 0, 7));
+    int stale = PQgetvalue(r, 0, 8)[0] == 't';
+    PQclear(r);
+    if (stale) {
+        char id[24];
+        lld(id, sizeof id, out->id);
+        if (ar_ctx_tx(&sys, touch_tx, id, err) != 0) return -1;
+    }
+    return 0;
 }
 
 typedef struct end_args {

@@ -102,8 +102,28 @@ START_TEST(readyz_reports_dependencies)
     ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ready");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "checks"), "database")), "ok");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "checks"), "valkey")), "ok");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "checks"), "storage")), "ok");
     json_decref(j);
     it_response_free(&r);
+}
+END_TEST
+
+START_TEST(readyz_503_names_unusable_storage)
+{
+    it_daemon d;
+    const char *env[] = {"AR_STORAGE_DIR=/proc/afterresume-no-such-dir/objects", NULL};
+    ck_assert_msg(it_daemon_start(&d, env) == 0, "daemon must start with broken storage (see %s)", d.log_path);
+    char url[128];
+    snprintf(url, sizeof url, "%s/api/readyz/", d.base_url);
+    it_response r;
+    ck_assert_int_eq(it_http("GET", url, NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 503);
+    json_t *j = body_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "checks"), "storage")), "failed");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "failed"), 0)), "storage");
+    json_decref(j);
+    it_response_free(&r);
+    ck_assert_int_eq(it_daemon_stop(&d), 0);
 }
 END_TEST
 
@@ -426,6 +446,7 @@ Suite *http_suite(void)
     TCase *life = tcase_create("lifecycle");
     tcase_set_timeout(life, 90);
     tcase_add_test(life, readyz_503_names_failed_valkey);
+    tcase_add_test(life, readyz_503_names_unusable_storage);
     tcase_add_test(life, graceful_shutdown_exits_zero);
     tcase_add_test(life, port_in_use_fails_fast);
     tcase_add_test(life, bad_config_fails_fast);

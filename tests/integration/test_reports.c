@@ -368,11 +368,12 @@ START_TEST(browser_generate_cite_share)
     credit(&a, 1000);
     long long ids[10];
     log_ten(&a, ids);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "node tests/e2e/reports.mjs %s %s 'correct horse battery' > /tmp/ar-e2e-reports.log 2>&1",
-             d.base_url, a.name);
+    char cmd[512], log_path[96];
+    snprintf(log_path, sizeof log_path, "/tmp/ar-e2e-reports-%d.log", d.port); /* unique: suites may run in parallel */
+    snprintf(cmd, sizeof cmd, "node tests/e2e/reports.mjs %s %s 'correct horse battery' > %s 2>&1", d.base_url, a.name,
+             log_path);
     int rc = system(cmd);
-    char *log = it_read_file("/tmp/ar-e2e-reports.log");
+    char *log = it_read_file(log_path);
     ck_assert_msg(rc == 0, "tests/e2e/reports.mjs failed:\n%s", log ? log : "(no output)");
     ck_assert_ptr_nonnull(strstr(log, "ok   - every bullet cites entries"));
     free(log);

@@ -75,6 +75,13 @@ int ar_db_tx(ar_db_tx_fn fn, void *arg, ar_error *err);
  * thread's connection). Inside an open transaction the prelude simply runs before fn. */
 int ar_db_tx_with(const char *prelude_stmt, int nparams, const char *const *params, ar_db_tx_fn fn, void *arg,
                   ar_error *err);
+/* One registered statement in a transaction of its own after the prelude — BEGIN, prelude, statement and COMMIT
+ * sent as one pipeline, a single round trip once both statements are prepared on this thread's connection (the
+ * first call prepares them the ordinary way). For read-mostly lookups on every request (sessions, API tokens).
+ * Returns the statement's result (caller PQclears) or NULL with err. Inside an open transaction it simply runs
+ * the prelude and the statement there. */
+PGresult *ar_db_query_once(const char *prelude_stmt, int prelude_nparams, const char *const *prelude_params,
+                           const char *stmt, int nparams, const char *const *params, ar_error *err);
 
 /* Counters for /metrics (process-wide, monotonic). */
 typedef struct ar_db_stats {

@@ -36,6 +36,9 @@ ar_ctx ar_ctx_system(const ar_ctx *ctx);
 /* Run fn inside one transaction with app.tenant_id / app.user_id / app.bypass_rls set (SET LOCAL semantics)
  * from ctx, retrying serialization failures like ar_db_tx. Every tenant-scoped query goes through this. */
 int ar_ctx_tx(const ar_ctx *ctx, ar_db_tx_fn fn, void *arg, ar_error *err);
+/* One registered statement in a transaction of its own with ctx's row-level-security settings, in a single
+ * round trip (see ar_db_query_once). Returns the result (caller PQclears) or NULL with err. */
+PGresult *ar_ctx_query_once(const ar_ctx *ctx, const char *stmt, int nparams, const char *const *params, ar_error *err);
 
 /* Inside an ar_ctx_tx callback: switch the transaction's tenant (e.g. right after creating a tenant). */
 int ar_ctx_set_tenant(PGconn *c, long long tenant_id, ar_error *err);
