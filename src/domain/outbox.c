@@ -17,7 +17,10 @@
 
 static const ar_db_stmt statements[] = {
     {"outbox_insert", "INSERT INTO email_outbox (tenant_id, to_addr, subject, body_text, template, template_data) "
-                      "VALUES (nullif($1, '')::bigint, $2, $3, $4, $5, $6::jsonb) RETURNING id"},
+                      "VALUES (nullif($1, '')::bigint, $2, $3, $4, $5, $6::jsonb)"},
+    /* The new row's id without RETURNING: tenants may insert into the outbox but not read it (row-level
+     * security), and RETURNING needs the read policy. currval is this session's own value. */
+    {"outbox_last_id", "SELECT currval(pg_get_serial_sequence('email_outbox', 'id'))"},
     {"outbox_list",
      "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), to_addr, subject, status, "
      "attempts, last_error, body_text FROM email_outbox ORDER BY id DESC LIMIT $1"},
@@ -198,6 +201,9 @@ static int insert_row(PGconn *c, const ar_ctx *ctx, const char *to, const char *
     const char *params[6] = {tenant, to, subject, body, template_name, data_text};
     PGresult *r = ar_db_exec(c, "outbox_insert", 6, params, err);
     free(data_text);
+    if (!r) return -1;
+    PQclear(r);
+    r = ar_db_exec(c, "outbox_last_id", 0, NULL, err);
     if (!r) return -1;
     char key[48];
     snprintf(key, sizeof key, "outbox-%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "0");

@@ -1,5 +1,6 @@
 /* password_reset.c — reset-by-e-mail tokens (see password_reset.h). */
 #include "afterresume/domain/password_reset.h"
+#include "afterresume/core/alloc.h"
 #include "afterresume/core/buf.h"
 #include "afterresume/domain/accounts.h"
 #include "afterresume/domain/audit.h"
@@ -61,15 +62,13 @@ static int request_tx(PGconn *c, void *arg, ar_error *err)
     r = ar_db_exec(c, "reset_insert", 2, p2, err);
     if (!r) return -1;
     PQclear(r);
-    ar_buf body = AR_BUF_INIT;
-    ar_buf_printf(&body,
-                  "Hello %s,\n\nSomeone (hopefully you) asked to reset your AfterResume password. Open this link "
-                  "within 30 minutes to choose a new one:\n\n%s?token=%s\n\nIf you did not ask for this, ignore this "
-                  "message: your password stays as it is.\n",
-                  username, a->link_base, token);
-    rc = ar_outbox_enqueue(c, a->ctx, a->email, "Reset your AfterResume password", ar_buf_cstr(&body), err);
-    sodium_memzero(body.data, body.len);
-    ar_buf_free(&body);
+    /* templates/email/password_reset.{subject,text,html}.mustache */
+    char *link = ar_asprintf("%s?token=%s", a->link_base, token);
+    json_t *data = json_pack("{s:s,s:s,s:i}", "username", username, "link", link, "minutes", 30);
+    rc = ar_outbox_enqueue_template(c, a->ctx, a->email, "password_reset", data, err);
+    json_decref(data);
+    sodium_memzero(link, strlen(link));
+    ar_free(link);
     sodium_memzero(token, sizeof token);
     return rc;
 }
