@@ -2,6 +2,8 @@
 #include "it_users.h"
 #include "harness.h"
 
+#include "afterresume/domain/billing.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,4 +117,17 @@ const char *it_user_wait_job(const it_daemon *d, const it_user *u, long long job
         nanosleep(&ts, NULL);
     }
     return "timeout";
+}
+
+void it_user_credit(const it_user *u, long long staff_id, long long cents)
+{
+    ar_ctx s = {0};
+    s.user_id = staff_id;
+    s.tenant_id = u->tenant;
+    s.role = AR_ROLE_OWNER;
+    s.is_staff = 1;
+    snprintf(s.request_id, sizeof s.request_id, "test");
+    ar_error err = {0};
+    ck_assert_msg(ar_billing_adjust(&s, u->tenant, cents, "Test credit for AI jobs", NULL, NULL, &err) == 0, "credit: %s",
+                  err.message);
 }

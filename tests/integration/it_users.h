@@ -24,6 +24,9 @@ long it_user_call(const it_daemon *d, const it_user *u, int use_session, const c
 /* The same returning the raw body and headers (caller frees with it_response_free). */
 long it_user_raw(const it_daemon *d, const it_user *u, int use_session, const char *method, const char *path,
                  const char *body, const char *content_type, it_response *out);
+/* Credit the user's workspace reserve by a staff adjustment made in this process (new workspaces start at 0);
+ * staff_id is a staff user's id in the same database (ar_domain_register_all and the database configured). */
+void it_user_credit(const it_user *u, long long staff_id, long long cents);
 /* Poll GET /api/jobs/{id}/ until the job is finished (succeeded/failed/cancelled) or timeout_s passes; returns
  * the final status string (static) or "timeout". */
 const char *it_user_wait_job(const it_daemon *d, const it_user *u, long long job_id, int timeout_s);

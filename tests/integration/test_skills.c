@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "afterresume/domain/billing.h"
+#include "afterresume/db/db.h"
 #include "afterresume/domain/registry.h"
 #include "daemon.h"
 #include "harness.h"
@@ -48,15 +48,7 @@ static void teardown(void)
 
 static void credit(const it_user *u, long long cents)
 {
-    ar_ctx s = {0};
-    s.user_id = staff_id;
-    s.tenant_id = u->tenant;
-    s.role = AR_ROLE_OWNER;
-    s.is_staff = 1;
-    snprintf(s.request_id, sizeof s.request_id, "test");
-    ar_error err = {0};
-    ck_assert_msg(ar_billing_adjust(&s, u->tenant, cents, "Test credit for skills", NULL, NULL, &err) == 0, "credit: %s",
-                  err.message);
+    it_user_credit(u, staff_id, cents);
 }
 
 static long long entry(const it_user *u, int days_ago, const char *content)
