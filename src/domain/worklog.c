@@ -784,7 +784,9 @@ static int list_tx(PGconn *c, void *arg, ar_error *err)
             stmt = "worklog_search";
         }
     }
-    PGresult *r = ar_db_exec(c, stmt, nparams, params, err);
+    /* Without a connection (plain lists: one statement), the statement runs in a transaction of its own sent as
+     * one pipeline (BEGIN, RLS settings, list, COMMIT): one round trip per page. */
+    PGresult *r = c ? ar_db_exec(c, stmt, nparams, params, err) : ar_ctx_query_once(a->ctx, stmt, nparams, params, err);
     if (!r) return -1;
     int n = PQntuples(r);
     int shown = n > a->limit ? a->limit : n;
@@ -848,7 +850,7 @@ int ar_worklog_list_text(const ar_ctx *ctx, const ar_worklog_filter *f, ar_buf *
                  f->client_id || (f->work_type && *f->work_type) || (f->status && *f->status) || f->author_id ||
                  f->deleted;
     a.out_start = out->len;
-    if (ar_ctx_tx(ctx, list_tx, &a, err) != 0) {
+    if ((search ? ar_ctx_tx(ctx, list_tx, &a, err) : list_tx(NULL, &a, err)) != 0) {
         buf_truncate(out, a.out_start); /* a failed transaction leaves nothing behind */
         return -1;
     }
