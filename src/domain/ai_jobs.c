@@ -139,24 +139,38 @@ typedef struct start_args {
     json_t *payload;
     ar_job_enqueue_opts opts;
     long long job_id;
+    long long hold_cents;
 } start_args;
+
+/* The most a job of ctx's tenant can cost: AR_AI_HOLD_CENTS with a remote provider, the local per-job price
+ * (AR_AI_LOCAL_JOB_CENTS, default 0) with the local one. */
+static long long max_cost(const ar_ctx *ctx, ar_error *err)
+{
+    const ar_ai *ai = ar_ai_for_tenant(ctx, NULL, err);
+    if (!ai) return -1;
+    return ar_ai_is_remote(ai) ? ar_ai_runtime_hold_cents() : ar_ai_runtime_local_job_cents();
+}
 
 static int start_tx(PGconn *c, void *arg, ar_error *err)
 {
     start_args *a = arg;
+    long long cents = max_cost(a->ctx, err);
+    if (cents < 0) return -1;
     if (ar_job_enqueue_ex_in_tx(c, a->ctx, a->type, a->payload, &a->opts, &a->job_id, err) != 0) return -1;
+    a->hold_cents = cents;
+    if (cents == 0) return 0; /* free (the local provider at its default price): nothing to hold or charge */
     long long hold_id = 0;
     /* Inside this transaction: a refused hold rolls the job back too. */
-    return ar_billing_hold(a->ctx, a->ctx->tenant_id, a->job_id, ar_ai_runtime_hold_cents(), 0, &hold_id, err);
+    return ar_billing_hold(a->ctx, a->ctx->tenant_id, a->job_id, cents, 0, &hold_id, err);
 }
 
-static void explain_balance(ar_error *err)
+static void explain_balance(ar_error *err, long long cents)
 {
     if (err->code == AR_ERR_INSUFFICIENT_BALANCE)
         ar_error_set(err, AR_ERR_INSUFFICIENT_BALANCE,
                      "Your reserve balance cannot cover this AI job (it holds up to $%lld.%02lld until it "
                      "finishes). Top up on the billing page (/billing) and try again.",
-                     ar_ai_runtime_hold_cents() / 100, ar_ai_runtime_hold_cents() % 100);
+                     cents / 100, cents % 100);
 }
 
 static int feature_on(ar_error *err)
@@ -172,9 +186,9 @@ static int feature_on(ar_error *err)
 int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err)
 {
     if (feature_on(err) != 0) return -1;
-    start_args a = {ctx, type, payload, {.user_initiated = 1}, 0};
+    start_args a = {ctx, type, payload, {.user_initiated = 1}, 0, 0};
     if (ar_ctx_tx(ctx, start_tx, &a, err) != 0) {
-        explain_balance(err);
+        explain_balance(err, a.hold_cents);
         return -1;
     }
     ar_job_wake(a.job_id);
@@ -186,9 +200,9 @@ int ar_ai_job_start_in_tx(PGconn *c, const ar_ctx *ctx, const char *type, json_t
                           ar_error *err)
 {
     if (feature_on(err) != 0) return -1;
-    start_args a = {ctx, type, payload, {.user_initiated = 1}, 0};
+    start_args a = {ctx, type, payload, {.user_initiated = 1}, 0, 0};
     if (start_tx(c, &a, err) != 0) {
-        explain_balance(err);
+        explain_balance(err, a.hold_cents);
         return -1;
     }
     *job_id = a.job_id;

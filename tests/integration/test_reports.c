@@ -34,8 +34,9 @@ static void start_daemon(it_daemon *dd, const char *const *more)
     const char *env[16] = {env_db, "AR_RATE_LIMIT_SIGNUP_IP=10000/300", "AR_RATE_LIMIT_SIGNIN_IP=10000/300",
                            "AR_RATE_LIMIT_API_TOKEN=100000/60", "AR_RATE_LIMIT_PASSKEY_IP=10000/300",
                            "AR_RATE_LIMIT_AI_USER=10000/3600", "AR_RATE_LIMIT_SHARE_VIEW=10000/60", "AR_WORKERS=2",
-                           "AR_AI_HOLD_CENTS=50", "AR_JOBS_TENANT_DAILY_QUOTA=1000"};
-    int n = 10;
+                           "AR_AI_HOLD_CENTS=50", "AR_JOBS_TENANT_DAILY_QUOTA=1000",
+                           "AR_AI_LOCAL_JOB_CENTS=1"}; /* local jobs cost a cent here, so they hold and post */
+    int n = 11;
     for (int i = 0; more && more[i] && n < 15; i++) env[n++] = more[i];
     env[n] = NULL;
     ck_assert_msg(it_daemon_start(dd, env) == 0, "daemon did not start; see %s", dd->log_path);

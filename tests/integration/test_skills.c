@@ -172,6 +172,17 @@ START_TEST(extract_curate_merge)
     ck_assert_int_eq(it_query_long(raw, sql), 0);
     (void)e3;
 
+    /* with the local provider at its default price (0) a workspace without any balance can use it: nothing held */
+    it_user c;
+    it_user_new(&d, db_url, &c, "skc");
+    entry(&c, 0, "Deployed the Rust service to k8s.");
+    recompute(&c);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM billing_holds WHERE tenant_id = %lld", c.tenant);
+    ck_assert_int_eq(it_query_long(raw, sql), 0);
+    ck_assert_int_eq(it_user_call(&d, &c, 0, "GET", "/api/skills/", NULL, &list), 200);
+    ck_assert_ptr_nonnull(skill_named(list, "kubernetes"));
+    json_decref(list);
+
     /* pages: the list with sparklines; the detail links evidence to entries */
     it_response r;
     ck_assert_int_eq(it_user_raw(&d, &a, 1, "GET", "/skills", NULL, NULL, &r), 200);

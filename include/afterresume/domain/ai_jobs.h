@@ -29,7 +29,9 @@ const ar_ai *ar_ai_for_tenant(const ar_ctx *ctx, const char **why, ar_error *err
 
 /* Start an AI job for ctx (user-initiated: quota and active-job limits apply): the feature flag must be on
  * (AR_ERR_UNAVAILABLE "AI features are switched off..."), then in ONE transaction the job is queued and its
- * maximum cost held; AR_ERR_INSUFFICIENT_BALANCE (402) leaves nothing queued. The worker is woken after commit. */
+ * maximum cost held — AR_AI_HOLD_CENTS with a remote provider, AR_AI_LOCAL_JOB_CENTS with the local one (0 by
+ * default: free, nothing held, so a new workspace with no balance can use the local provider);
+ * AR_ERR_INSUFFICIENT_BALANCE (402) leaves nothing queued. The worker is woken after commit. */
 int ar_ai_job_start(const ar_ctx *ctx, const char *type, json_t *payload, long long *job_id, ar_error *err);
 /* The same inside the caller's ar_ctx_tx (e.g. with the row the job works on); call ar_job_wake(*job_id) after
  * the caller's transaction commits. */
