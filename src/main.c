@@ -35,6 +35,7 @@ static void usage(FILE *out)
                  "  check-config   validate the configuration and print it with secrets redacted\n"
                  "  admin ...      operator tasks: create-user, mint-passkey, reset-password, disable-user,\n"
                  "                 bootstrap (see 'afterresumed admin help')\n"
+                 "  billing verify re-sum every reserve account and balance-after chain (exit 1 on a mismatch)\n"
                  "  version        print the version\n"
                  "Configuration comes from the environment, ./.env and var/afterresumed.env (see README).\n");
 }

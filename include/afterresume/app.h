@@ -5,7 +5,7 @@
 
 struct ar_templates;
 
-#define AR_VERSION "0.1.0"
+#define AR_VERSION "0.3.0"
 
 typedef struct ar_app {
     ar_config cfg;

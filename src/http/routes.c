@@ -107,7 +107,7 @@ const ar_route ar_routes[] = {
     /* Stripe top-ups and webhook (src/api/stripe.c) */
     {AR_POST, "/api/billing/topup/session/", api_billing_topup_session, AR_AUTH_USER, "owner", 1, NULL, AR_BODY_JSON},
     {AR_POST, "/api/billing/webhook/", api_billing_webhook, AR_AUTH_PUBLIC, NULL, 0, NULL, AR_BODY_RAW}, /* signed */
-    /* career material API: enhancement, skills, reports, share links (src/api/career.c) */
+    /* career material API: reports and share links (src/api/reports.c), enhancement and AI settings (src/api/enhance.c), skills (src/api/skills.c) */
     {AR_POST, "/api/reports/generate/", api_reports_generate, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_JSON},
     {AR_GET, "/api/reports/", api_reports_list, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_GET, "/api/reports/{id}/", api_reports_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
@@ -226,7 +226,7 @@ const ar_route ar_routes[] = {
     {AR_GET, "/billing/topup/success", web_billing_topup_success, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
     {AR_GET, "/billing/topup/cancel", web_billing_topup_cancel, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
     {AR_GET, "/billing/topup/{id}/status", web_billing_topup_status, AR_AUTH_USER, "admin", 0, NULL, AR_BODY_NONE},
-    /* career material pages (src/web/career.c) */
+    /* career material pages: reports (src/web/reports.c), enhancement and AI settings (src/web/enhance.c), skills (src/web/skills.c) */
     {AR_GET, "/reports", web_reports, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},
     {AR_POST, "/reports/generate", web_reports_generate, AR_AUTH_USER, "member", 1, "ai_user", AR_BODY_FORM},
     {AR_GET, "/reports/{id}", web_report_detail, AR_AUTH_USER, NULL, 0, NULL, AR_BODY_NONE},

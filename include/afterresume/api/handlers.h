@@ -110,7 +110,7 @@ void api_billing_admin_threshold(ar_request *req);
 void api_billing_topup_session(ar_request *req);
 void api_billing_webhook(ar_request *req);
 
-/* src/api/career.c (enhancement, skills) and src/api/reports.c (reports, share links) */
+/* src/api/reports.c (reports, share links), src/api/enhance.c (enhancement, AI settings), src/api/skills.c */
 void api_reports_generate(ar_request *req);
 void api_reports_list(ar_request *req);
 void api_reports_detail(ar_request *req);

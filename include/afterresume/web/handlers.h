@@ -99,7 +99,7 @@ void web_billing_topup_success(ar_request *req);
 void web_billing_topup_status(ar_request *req);
 void web_billing_topup_cancel(ar_request *req);
 
-/* src/web/career.c (enhancement, skills) and src/web/reports.c (reports, share links) */
+/* src/web/reports.c (reports, share links), src/web/enhance.c (enhancement, AI settings), src/web/skills.c */
 void web_reports(ar_request *req);
 void web_reports_generate(ar_request *req);
 void web_report_detail(ar_request *req);
