@@ -1059,7 +1059,10 @@ START_TEST(jobs_api_over_http)
     ck_assert_int_eq(api_call(t_bob, "POST", path, NULL), 404);
     ck_assert_int_eq(api_call(t_alice, "POST", path, NULL), 403);
     ck_assert_int_eq(api_call(t_amy, "POST", path, &j), 200);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "queued");
+    /* re-queued; a worker may already have claimed it (or even finished it) when the answer is read */
+    const char *st = json_string_value(json_object_get(j, "status"));
+    ck_assert_msg(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0 || strcmp(st, "succeeded") == 0,
+                  "status after retry: %s", st);
     json_decref(j);
     ck_assert_int_eq(api_call(t_amy, "POST", path, NULL), 409); /* no longer failed */
     snprintf(path, sizeof path, "/api/admin/jobs/%lld/cancel/", a1);
