@@ -3,6 +3,7 @@
 #include "afterresume/ai/reply.h"
 #include "afterresume/core/alloc.h"
 #include "afterresume/core/buf.h"
+#include "afterresume/core/utf8.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -52,14 +53,6 @@ char *ar_ai_extract_json(const char *reply)
         json_decref(probe);
         start = open + 1;
     }
-}
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
 }
 
 static const char *kind_word(ar_shape_kind k)
@@ -123,7 +116,7 @@ static json_t *check_value(json_t *v, ar_shape_kind kind, const ar_shape_field *
     case AR_SHAPE_STRING: {
         if (!json_is_string(v)) return fail(problem, size, path, "expected a string");
         const char *s = json_string_value(v);
-        size_t n = utf8_chars(s);
+        size_t n = ar_utf8_chars(s, strlen(s));
         if (f && bounded(f->min, f->max) && (n < f->min || (f->max > 0 && n > f->max)))
             return fail(problem, size, path, "expected %g to %g characters, got %zu", f->min, f->max, n);
         if (f && f->enum_values) {

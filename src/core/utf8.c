@@ -43,3 +43,11 @@ int ar_utf8_valid(const char *s, size_t len)
     }
     return 1;
 }
+
+size_t ar_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
+    return n;
+}

@@ -53,14 +53,6 @@ void ar_reports_register(void)
     ar_db_register(statements, sizeof statements / sizeof statements[0]);
 }
 
-/* Characters (code points) of a valid UTF-8 string. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static const char *const kinds[] = {"weekly", "monthly", "quarterly", "review", "resume", "custom", NULL};
 
 static json_t *nullable_text(const PGresult *r, int row, int col)
@@ -219,12 +211,13 @@ json_t *ar_report_generate(const ar_ctx *ctx, const json_t *body, ar_error *err)
     }
     json_t *title_v = json_object_get(body, "title");
     const char *title = json_string_value(title_v);
-    if (title_v && !json_is_null(title_v) && (!title || !*title || utf8_chars(title) > 200))
+    if (title_v && !json_is_null(title_v) && (!title || !*title || ar_utf8_chars(title, strlen(title)) > 200))
         ar_error_field(err, "title", "Use 1 to 200 characters.");
     const char *custom = json_string_value(json_object_get(body, "custom_prompt"));
     if (json_object_get(body, "custom_prompt") && !json_is_null(json_object_get(body, "custom_prompt")) && !custom)
         ar_error_field(err, "custom_prompt", "Must be text.");
-    if (custom && utf8_chars(custom) > 2000) ar_error_field(err, "custom_prompt", "Use at most 2,000 characters.");
+    if (custom && ar_utf8_chars(custom, strlen(custom)) > 2000)
+        ar_error_field(err, "custom_prompt", "Use at most 2,000 characters.");
     if (kind && strcmp(kind, "custom") == 0 && (!custom || !*custom))
         ar_error_field(err, "custom_prompt", "Say what the custom report should cover.");
     json_t *filters = json_object();
@@ -236,7 +229,7 @@ json_t *ar_report_generate(const ar_ctx *ctx, const json_t *body, ar_error *err)
     json_t *tag = json_object_get(body, "tag");
     if (tag && !json_is_null(tag)) {
         const char *t = json_string_value(tag);
-        if (!t || !*t || utf8_chars(t) > 50) ar_error_field(err, "tag", "Use a tag of 1 to 50 characters.");
+        if (!t || !*t || ar_utf8_chars(t, strlen(t)) > 50) ar_error_field(err, "tag", "Use a tag of 1 to 50 characters.");
         else json_object_set(filters, "tag", tag);
     }
     if (err->fields) {
@@ -347,14 +340,16 @@ json_t *ar_report_update(const ar_ctx *ctx, long long id, const json_t *body, ar
     json_t *t = json_object_get(body, "title");
     if (t) {
         a.title = json_string_value(t);
-        if (!a.title || !*a.title || utf8_chars(a.title) > 200) ar_error_field(err, "title", "Use 1 to 200 characters.");
+        if (!a.title || !*a.title || ar_utf8_chars(a.title, strlen(a.title)) > 200)
+            ar_error_field(err, "title", "Use 1 to 200 characters.");
     }
     json_t *m = json_object_get(body, "markdown");
     if (m) {
         a.set_markdown = 1;
         if (json_is_null(m)) a.markdown = NULL;
         else if (!json_is_string(m)) ar_error_field(err, "markdown", "Must be text or null.");
-        else if (utf8_chars(json_string_value(m)) > 200000) ar_error_field(err, "markdown", "Use at most 200,000 characters.");
+        else if (ar_utf8_chars(json_string_value(m), json_string_length(m)) > 200000)
+            ar_error_field(err, "markdown", "Use at most 200,000 characters.");
         else a.markdown = json_string_value(m);
     }
     if (err->fields) {

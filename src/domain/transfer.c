@@ -71,14 +71,6 @@ void ar_transfer_register(void)
 
 /* ---- small helpers ----------------------------------------------------------------------------------------- */
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
-    return n;
-}
-
 /* YYYY-MM-DD, a real calendar day in 1900..2999. */
 static int valid_date(const char *s)
 {
@@ -844,7 +836,7 @@ static int check_text(json_t *o, const char *name, size_t max_chars, int require
     if (!json_is_string(v)) return -1;
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
-    if (strlen(s) != len || utf8_chars(s, len) > max_chars || (required && len == 0)) return -1;
+    if (strlen(s) != len || ar_utf8_chars(s, len) > max_chars || (required && len == 0)) return -1;
     *out = s;
     return 0;
 }

@@ -99,10 +99,7 @@ static int is_control_cp(unsigned c)
 
 size_t ar_worklog_char_count(const char *s, size_t len)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80) n++;
-    return n;
+    return ar_utf8_chars(s, len);
 }
 
 int ar_worklog_text_ok(const char *s, size_t len, int allow_newlines)

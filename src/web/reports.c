@@ -275,8 +275,11 @@ void web_report_share(ar_request *req)
     ar_error err = {0};
     long long id = ar_req_id_param(req, "id");
     const char *days_text = ar_req_field(req, "expires_in_days");
-    int days = days_text && *days_text ? atoi(days_text) : 0;
-    json_t *link = id ? ar_share_link_create(&req->ctx, id, days, req->app->cfg.public_url, &err) : NULL;
+    char *end = NULL;
+    long days = days_text && *days_text ? strtol(days_text, &end, 10) : 0;
+    if (end && *end) days = -1; /* not a number: the service answers with the field error */
+    if (days < -1 || days > 100000) days = -1;
+    json_t *link = id ? ar_share_link_create(&req->ctx, id, (int)days, req->app->cfg.public_url, &err) : NULL;
     if (!link) {
         if (!id) ar_error_set(&err, AR_ERR_NOT_FOUND, "No such report.");
         if (err.code == AR_ERR_NOT_FOUND || err.code == AR_ERR_FORBIDDEN) {

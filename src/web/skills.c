@@ -74,9 +74,11 @@ void web_skills_recompute(ar_request *req)
 {
     ar_error err = {0};
     const char *days_text = ar_req_field(req, "window_days");
-    int days = days_text && *days_text ? atoi(days_text) : 90;
+    char *end = NULL;
+    long days = days_text && *days_text ? strtol(days_text, &end, 10) : 90;
+    if ((end && *end) || days < 1 || days > 3650) days = -1; /* the service answers with the field error */
     long long job_id = 0;
-    if (ar_skills_recompute_start(&req->ctx, days, &job_id, &err) != 0) {
+    if (ar_skills_recompute_start(&req->ctx, (int)days, &job_id, &err) != 0) {
         fail(req, &err);
         return;
     }
